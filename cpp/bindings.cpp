@@ -1,0 +1,152 @@
+// The only file that knows Python: turns the Eigen-only headers under cpp/specnorm/ into the
+// module specnorm._core. NumPy arrays are viewed in place (C order, F order or any view whose
+// rows or columns are contiguous); the Python layer copies anything else once, before the call.
+#include <pybind11/complex.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <complex>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "specnorm/bounds.hpp"
+#include "specnorm/lanczos.hpp"
+#include "specnorm/operator.hpp"
+#include "specnorm/power.hpp"
+#include "specnorm/rayleigh.hpp"
+#include "specnorm/result.hpp"
+
+namespace py = pybind11;
+using specnorm::Index;
+
+namespace {
+
+template <typename T>
+using Array = py::array_t<T, 0>;  // any strides, no conversion
+
+/// A dense operator over the memory of a 2-D NumPy array, without copying.
+template <typename T>
+specnorm::DenseOperator<T> dense_view(const Array<T>& a) {
+  if (a.ndim() != 2) throw std::invalid_argument("expected a 2-D array");
+  const Index m = a.shape(0), n = a.shape(1);
+  const Index s0 = a.strides(0), s1 = a.strides(1);
+  const Index size = static_cast<Index>(sizeof(T));
+  if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(T) != 0)
+    throw std::invalid_argument("array data is not aligned for its dtype");
+  const auto unit = [size](Index s) { return s > 0 && s % size == 0; };
+  // Column-major with an outer stride: element (i, j) at i + j * outer.
+  if ((s0 == size || m <= 1) && (n <= 1 || unit(s1))) {
+    const Index outer = n <= 1 ? std::max<Index>(m, 1) : s1 / size;
+    return specnorm::DenseOperator<T>(a.data(), m, n, outer, false);
+  }
+  // Row-major with an outer stride: the column-major map of A^T.
+  if ((s1 == size || n <= 1) && (m <= 1 || unit(s0))) {
+    const Index outer = m <= 1 ? std::max<Index>(n, 1) : s0 / size;
+    return specnorm::DenseOperator<T>(a.data(), n, m, outer, true);
+  }
+  throw std::invalid_argument("array layout needs a copy: neither rows nor columns are contiguous");
+}
+
+template <typename T>
+specnorm::Vector<T> vector_from(const Array<T>& x, Index expected, const char* name) {
+  if (x.ndim() != 1 || x.shape(0) != expected)
+    throw std::invalid_argument(std::string(name) + " has the wrong shape");
+  specnorm::Vector<T> out(expected);
+  for (Index i = 0; i < expected; ++i) out[i] = x.at(i);
+  return out;
+}
+
+template <typename T>
+py::array_t<T> to_numpy(const specnorm::Vector<T>& x) {
+  py::array_t<T> out(x.size());
+  std::copy(x.data(), x.data() + x.size(), out.mutable_data());
+  return out;
+}
+
+const char* bound_name(specnorm::BoundKind k) {
+  switch (k) {
+    case specnorm::BoundKind::power: return "power";
+    case specnorm::BoundKind::lanczos: return "lanczos";
+    default: return "none";
+  }
+}
+
+template <typename T>
+py::dict estimate(const Array<T>& a, const std::string& method, double tol, Index maxiter,
+                  Index basis_size, std::uint64_t seed, const Array<T>& v0, double norm_hint) {
+  const auto op = dense_view(a);
+  const specnorm::Vector<T> start = vector_from(v0, op.cols(), "v0");
+  if (!(tol > 0 && tol < 1)) throw std::invalid_argument("tol must lie in (0, 1)");
+  if (maxiter < 1) throw std::invalid_argument("maxiter must be at least 1");
+  specnorm::Options<specnorm::RealOf<T>> opt;
+  opt.tol = static_cast<specnorm::RealOf<T>>(tol);
+  opt.maxiter = maxiter;
+  opt.basis_size = basis_size;
+  opt.seed = seed;
+  opt.norm_hint = static_cast<specnorm::RealOf<T>>(norm_hint);
+  specnorm::Estimate<T> est;
+  {
+    const py::gil_scoped_release release;
+    if (method == "power") {
+      est = specnorm::power_iteration(op, start, opt);
+    } else if (method == "lanczos") {
+      est = specnorm::lanczos(op, start, opt);
+    } else if (method == "rayleigh") {
+      est = specnorm::rayleigh_iteration(op, start, opt);
+    } else {
+      throw std::invalid_argument("unknown method '" + method + "'");
+    }
+  }
+  py::dict out;
+  out["sigma"] = static_cast<double>(est.sigma);
+  out["lower"] = static_cast<double>(est.lower);
+  out["residual"] = static_cast<double>(est.residual);
+  out["u"] = to_numpy(est.u);
+  out["v"] = to_numpy(est.v);
+  out["iterations"] = est.iterations;
+  out["converged"] = est.converged;
+  out["bound_kind"] = bound_name(est.bound_kind);
+  out["bound_steps"] = est.bound_steps;
+  return out;
+}
+
+template <typename T>
+py::tuple dense_bounds(const Array<T>& a) {
+  const auto op = dense_view(a);
+  specnorm::DenseBounds b;
+  {
+    const py::gil_scoped_release release;
+    b = specnorm::dense_bounds(op);
+  }
+  return py::make_tuple(b.finite, b.upper(), b.frobenius);
+}
+
+template <typename T>
+double rayleigh_quotient(const Array<T>& a, const Array<T>& x) {
+  const auto op = dense_view(a);
+  const specnorm::Vector<T> vec = vector_from(x, op.cols(), "x");
+  const py::gil_scoped_release release;
+  return static_cast<double>(specnorm::rayleigh_quotient(op, vec));
+}
+
+template <typename T>
+void bind(py::module_& m) {
+  m.def("estimate", &estimate<T>, py::arg("a").noconvert(), py::arg("method"), py::arg("tol"),
+        py::arg("maxiter"), py::arg("basis_size"), py::arg("seed"), py::arg("v0").noconvert(), py::arg("norm_hint"),
+        "Largest singular triplet of a dense 2-D array (float32, float64, complex64, complex128).");
+  m.def("dense_bounds", &dense_bounds<T>, py::arg("a").noconvert(),
+        "(all entries finite, min(||A||_F, sqrt(||A||_1 ||A||_inf)), ||A||_F) in one pass.");
+  m.def("rayleigh_quotient", &rayleigh_quotient<T>, py::arg("a").noconvert(),
+        py::arg("x").noconvert(), "||A x|| / ||x|| for nonzero x.");
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "The C++/Eigen core of specnorm (private: use the functions of specnorm).";
+  bind<float>(m);
+  bind<double>(m);
+  bind<std::complex<float>>(m);
+  bind<std::complex<double>>(m);
+}

@@ -1,0 +1,97 @@
+// Certain upper bounds on sigma_1 of a dense matrix from one pass over its entries:
+//   sigma_1 <= ||A||_F   and   sigma_1 <= sqrt(||A||_1 ||A||_inf),
+// and the check that every entry is finite. Both bounds are the same for A and A^T, so the pass
+// reads the stored block as it lies in memory.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <limits>
+
+#include "operator.hpp"
+
+namespace specnorm {
+
+struct DenseBounds {
+  bool finite = true;     ///< no NaN or infinity among the entries
+  double frobenius = 0;   ///< ||A||_F
+  double norm1 = 0;       ///< largest column sum of |a_ij| (of the stored block)
+  double norm_inf = 0;    ///< largest row sum of |a_ij| (of the stored block)
+  double upper() const { return std::min(frobenius, std::sqrt(norm1) * std::sqrt(norm_inf)); }
+};
+
+namespace detail {
+
+template <typename Scalar>
+inline double magnitude(const Scalar& a) {
+  if constexpr (Eigen::NumTraits<Scalar>::IsComplex) {
+    const double re = static_cast<double>(a.real()), im = static_cast<double>(a.imag());
+    return std::sqrt(re * re + im * im);
+  } else {
+    return std::abs(static_cast<double>(a));
+  }
+}
+
+template <typename Scalar>
+inline double nonfinite_marker(const Scalar& a) {  // 0 for finite entries, NaN otherwise
+  if constexpr (Eigen::NumTraits<Scalar>::IsComplex) {
+    const double re = static_cast<double>(a.real()), im = static_cast<double>(a.imag());
+    return (re - re) + (im - im);
+  } else {
+    const double x = static_cast<double>(a);
+    return x - x;
+  }
+}
+
+/// Sums of |a_ij| / scale and of (|a_ij| / scale)^2, in double.
+template <typename Map>
+DenseBounds scaled_pass(const Map& S, double scale, bool exact_magnitude) {
+  using Scalar = typename Map::Scalar;
+  DenseBounds b;
+  Eigen::ArrayXd row_sums = Eigen::ArrayXd::Zero(S.rows());
+  double squares = 0, marker = 0;
+  const double inv = 1.0 / scale;
+  for (Index j = 0; j < S.cols(); ++j) {
+    double col = 0;
+    for (Index i = 0; i < S.rows(); ++i) {
+      const Scalar a = S(i, j);
+      marker += nonfinite_marker(a);
+      const double x = (exact_magnitude ? static_cast<double>(std::abs(a)) : magnitude(a)) * inv;
+      col += x;
+      row_sums[i] += x;
+      squares += x * x;
+    }
+    b.norm1 = std::max(b.norm1, col);
+  }
+  b.finite = (marker == 0);
+  b.norm_inf = S.rows() > 0 ? row_sums.maxCoeff() : 0.0;
+  b.frobenius = std::sqrt(squares);
+  b.norm1 *= scale;
+  b.norm_inf *= scale;
+  b.frobenius *= scale;
+  return b;
+}
+
+}  // namespace detail
+
+/// One pass (two for entries whose squares overflow or underflow in double) over a dense operator.
+template <typename Scalar>
+DenseBounds dense_bounds(const DenseOperator<Scalar>& op) {
+  const auto& S = op.stored();
+  DenseBounds b = detail::scaled_pass(S, 1.0, false);
+  if (!b.finite) return b;
+  const double tiny = 1e-280;  // squares below this lose digits to underflow in double
+  const bool overflow = !std::isfinite(b.frobenius) || !std::isfinite(b.norm1) ||
+                        !std::isfinite(b.norm_inf);
+  const bool underflow = b.norm1 > 0 && b.frobenius * b.frobenius < tiny;
+  if (!overflow && !underflow) return b;
+  double largest = 0;
+  for (Index j = 0; j < S.cols(); ++j)
+    for (Index i = 0; i < S.rows(); ++i)
+      largest = std::max(largest, static_cast<double>(std::abs(S(i, j))));
+  if (largest == 0) return b;
+  return detail::scaled_pass(S, largest, true);
+}
+
+}  // namespace specnorm

@@ -1,0 +1,174 @@
+// Golub–Kahan–Lanczos bidiagonalization with full reorthogonalization and thick restarts.
+//
+// After j steps from the unit start p_1 the bases satisfy
+//   A P_j = Q_j B_j,        A^H Q_j = P_j B_j^H + beta_j p_{j+1} e_j^T,
+// with orthonormal P_j (n x j), Q_j (m x j) and B_j upper triangular (bidiagonal until the first
+// restart). If B_j = U~ S V~^H, the Ritz triplet (s_1, Q_j u~_1, P_j v~_1) satisfies A v = s_1 u
+// and ||A^H u - s_1 v|| = |beta_j| |e_j^T u~_1|: the stopping rule needs no extra product.
+// When the basis is full, the leading half of the Ritz vectors is kept together with p_{j+1}
+// (a thick restart); the top Ritz vector stays in the space, so the estimate never decreases.
+//
+// Each step forms A p_j and A^H A p_j in one pass over A (`normal_product`). With
+// q_j = (A p_j - Q h) / alpha_j, the identity A^H q_j = (A^H A p_j - sum_i h_i A^H q_i) / alpha_j
+// gives the second product of the step from the vectors A^H q_i kept from earlier steps.
+#pragma once
+
+#include <Eigen/Eigenvalues>
+#include <Eigen/SVD>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "result.hpp"
+
+namespace specnorm {
+
+namespace detail {
+
+template <typename Scalar>
+using DenseMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+
+/// Removes from x its components along the first `count` columns of X (orthonormal), twice
+/// (classical Gram–Schmidt with one reorthogonalization), and returns the coefficients removed.
+template <typename Scalar>
+Vector<Scalar> orthogonalize(const DenseMatrix<Scalar>& X, Index count, Vector<Scalar>& x) {
+  Vector<Scalar> h = Vector<Scalar>::Zero(count);
+  if (count == 0) return h;
+  for (int pass = 0; pass < 2; ++pass) {
+    const Vector<Scalar> g = X.leftCols(count).adjoint() * x;
+    x.noalias() -= X.leftCols(count) * g;
+    h += g;
+  }
+  return h;
+}
+
+}  // namespace detail
+
+/// Largest singular triplet of `op` by restarted Golub–Kahan–Lanczos from `v0` (nonzero, length
+/// cols). The answer is certified at exit from fresh products (see `certify`). Stops when the
+/// certified residual is at most tol * sigma, or when the product budget `maxiter` is spent.
+template <typename Op, typename Scalar>
+Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<RealOf<Scalar>>& opt) {
+  using Real = RealOf<Scalar>;
+  using Matrix = detail::DenseMatrix<Scalar>;
+  const Index m = op.rows();
+  const Index n = op.cols();
+  const Index kmax = std::max<Index>(2, std::min<Index>(opt.basis_size, n));
+  const Real tiny = Real(16) * std::numeric_limits<Real>::epsilon();
+
+  Estimate<Scalar> est;
+  est.bound_kind = BoundKind::lanczos;
+  GaussianSource<Scalar> rng(opt.seed);
+
+  Matrix P = Matrix::Zero(n, kmax + 1);
+  Matrix Q = Matrix::Zero(m, kmax);
+  Matrix R = Matrix::Zero(n, kmax);  // R = A^H Q
+  Matrix B = Matrix::Zero(kmax, kmax);
+  Vector<Scalar> q(m), r(n), w(n), best = v0 / safe_norm(v0);
+  Real estimate = 0;  // the current top Ritz value, for scaling the products
+  P.col(0) = best;
+  Index j = 0;                // columns of Q built so far; P holds j + 1
+  bool first_cycle = true;    // P_j still spans the Krylov space of the random start
+  int fresh = 0;              // fresh random starts after a start in the null space
+
+  // Each step costs two products; two more are kept for the certification at exit.
+  while (est.iterations + 4 <= opt.maxiter) {
+    // q_j = (A p_j - Q h) / alpha_j, and A^H q_j from the same pass over A.
+    const Real scale = product_scale(estimate, opt);
+    normal_product(op, Vector<Scalar>(P.col(j)), q, w, scale);  // q = A p_j, w = A^H (scale q)
+    est.iterations += 2;
+    const Real before = safe_norm(q);
+    const Vector<Scalar> h = detail::orthogonalize(Q, j, q);
+    Real alpha = safe_norm(q);
+    B.col(j).head(j) = h;
+    if (alpha <= tiny * before || alpha == Real(0)) {
+      alpha = 0;  // A p_j lies in span(Q): the pair of spaces is invariant
+      q.setZero();
+      r.setZero();
+    } else {
+      q /= alpha;
+      r = (w - R.leftCols(j) * Vector<Scalar>(scale * h)) / (scale * alpha);
+    }
+    B(j, j) = alpha;
+    Q.col(j) = q;
+    R.col(j) = r;
+    // p_{j+1} = (A^H q_j - P g) / beta_j
+    const Real before_r = safe_norm(r);
+    detail::orthogonalize(P, j + 1, r);
+    Real beta = safe_norm(r);
+    if (beta <= tiny * before_r || beta == Real(0)) beta = 0;
+    ++j;
+    if (first_cycle) est.bound_steps = j;
+
+    // The top Ritz triplet from the eigenproblem of B^H B (only the largest pair is needed here;
+    // the full SVD is computed at restarts).
+    // B is scaled to entries near 1 first, so that B^H B cannot overflow or underflow.
+    const Matrix Bj = B.topLeftCorner(j, j);
+    const Real b_max = Bj.cwiseAbs().maxCoeff();
+    const Real b_scale = b_max > 0 ? b_max : Real(1);
+    const Matrix Bs = Bj / b_scale;
+    Eigen::SelfAdjointEigenSolver<Matrix> eig(Bs.adjoint() * Bs);
+    const Real s1 = b_scale * std::sqrt(std::max(Real(0), eig.eigenvalues()(j - 1)));
+    const Vector<Scalar> right = eig.eigenvectors().col(j - 1);
+    const Real ritz_residual =
+        s1 > 0 ? beta * std::abs((Bs.row(j - 1) * right)(0)) * (b_scale / s1) : beta;
+    estimate = s1;
+
+    if (!(s1 > 0)) {
+      // Only a start in the null space of A gets here (A != 0 is checked by the caller).
+      if (fresh == 3) break;
+      ++fresh;
+      best = rng.draw(n);
+      best /= safe_norm(best);
+      P.setZero();
+      Q.setZero();
+      R.setZero();
+      B.setZero();
+      P.col(0) = best;
+      j = 0;
+      first_cycle = false;
+      est.bound_kind = BoundKind::none;
+      continue;
+    }
+    best = P.leftCols(j) * right;
+    if (ritz_residual <= opt.tol * s1 || beta == Real(0)) {
+      certify(op, best, opt, est);
+      if (est.converged) return est;
+      // Rounding made the recurrence optimistic: start again from the certified vector.
+      P.setZero();
+      Q.setZero();
+      R.setZero();
+      B.setZero();
+      P.col(0) = est.v;
+      j = 0;
+      first_cycle = false;
+      continue;
+    }
+    P.col(j) = r / beta;
+    if (j == kmax) {
+      // Thick restart: keep the leading `keep` Ritz triplets and the residual direction.
+      const Index keep = kmax / 2;
+      Eigen::JacobiSVD<Matrix> svd(Bj, Eigen::ComputeFullU | Eigen::ComputeFullV);
+      const Matrix P_kept = P.leftCols(j) * svd.matrixV().leftCols(keep);
+      const Matrix Q_kept = Q.leftCols(j) * svd.matrixU().leftCols(keep);
+      const Matrix R_kept = R.leftCols(j) * svd.matrixU().leftCols(keep);
+      const Vector<Scalar> next = P.col(j);
+      P.setZero();
+      Q.setZero();
+      R.setZero();
+      B.setZero();
+      P.leftCols(keep) = P_kept;
+      P.col(keep) = next;
+      Q.leftCols(keep) = Q_kept;
+      R.leftCols(keep) = R_kept;
+      for (Index i = 0; i < keep; ++i) B(i, i) = svd.singularValues()(i);
+      j = keep;
+      first_cycle = false;
+    }
+  }
+  certify(op, best, opt, est);
+  return est;
+}
+
+}  // namespace specnorm

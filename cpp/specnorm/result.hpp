@@ -1,0 +1,130 @@
+// What every solver returns, and the options every solver takes.
+#pragma once
+
+#include <limits>
+#include <random>
+
+#include "operator.hpp"
+
+namespace specnorm {
+
+/// Which probabilistic bound (Kuczyński & Woźniakowski, 1992) the run supports.
+/// `power`: the estimate is at least the Rayleigh quotient of (A^H A)^(k-1) v0;
+/// `lanczos`: it is at least the largest Ritz value of the Krylov space K_k(A^H A, v0).
+/// In both cases k is `Estimate::bound_steps` and v0 the start vector.
+enum class BoundKind { none = 0, power = 1, lanczos = 2 };
+
+template <typename Scalar>
+struct Estimate {
+  using Real = RealOf<Scalar>;
+  Real sigma = 0;     ///< the estimate: ||A v|| for the returned unit v
+  Real lower = 0;     ///< largest ||A x|| / ||x|| seen: a lower bound on sigma_1
+  Real residual = std::numeric_limits<Real>::infinity();  ///< ||A^H u - sigma v|| / sigma
+  Vector<Scalar> u;   ///< unit left vector, A v = sigma u
+  Vector<Scalar> v;   ///< unit right vector
+  Index iterations = 0;  ///< products with A and with A^H, each counted once
+  bool converged = false;
+  BoundKind bound_kind = BoundKind::none;
+  Index bound_steps = 0;
+};
+
+template <typename Real>
+struct Options {
+  Real tol = Real(1e-6);    ///< stop when ||A^H u - sigma v|| <= tol * sigma
+  Index maxiter = 10000;    ///< at most this many products with A and A^H
+  Index basis_size = 64;    ///< Lanczos: largest basis before a thick restart
+  std::uint64_t seed = 0;   ///< for the rare fresh random vectors a solver needs
+  Real norm_hint = 1;       ///< a rough size of sigma_1 (> 0), to scale the first products
+};
+
+/// The scale for A^H (s A x): about 1 / sigma from the best estimate so far, else from the hint.
+template <typename Real>
+Real product_scale(Real sigma, const Options<Real>& opt) {
+  return Real(1) / (sigma > 0 ? sigma : (opt.norm_hint > 0 ? opt.norm_hint : Real(1)));
+}
+
+/// ||x|| without overflow or harmful underflow, whatever the scale of x.
+template <typename Scalar>
+RealOf<Scalar> safe_norm(const Vector<Scalar>& x) {
+  return x.stableNorm();
+}
+
+/// A seeded source of Gaussian vectors (complex entries get Gaussian real and imaginary parts).
+template <typename Scalar>
+class GaussianSource {
+ public:
+  explicit GaussianSource(std::uint64_t seed) : engine_(seed) {}
+
+  Vector<Scalar> draw(Index size) {
+    Vector<Scalar> x(size);
+    for (Index i = 0; i < size; ++i) x[i] = next();
+    return x;
+  }
+
+ private:
+  using Real = RealOf<Scalar>;
+  Scalar next() {
+    if constexpr (Eigen::NumTraits<Scalar>::IsComplex) {
+      const Real re = static_cast<Real>(normal_(engine_));
+      const Real im = static_cast<Real>(normal_(engine_));
+      return Scalar(re, im);
+    } else {
+      return static_cast<Scalar>(normal_(engine_));
+    }
+  }
+  std::mt19937_64 engine_;
+  std::normal_distribution<double> normal_;
+};
+
+/// The state of a candidate pair: z = A v (one product), sigma = ||z||, u = z / sigma.
+/// Returns false if A v = 0 (sigma = 0, u unchanged).
+template <typename Op, typename Scalar>
+bool evaluate_right(const Op& op, const Vector<Scalar>& v, Vector<Scalar>& u, RealOf<Scalar>& sigma,
+                    Estimate<Scalar>& est) {
+  Vector<Scalar> z(op.rows());
+  op.apply(v, z);
+  ++est.iterations;
+  sigma = safe_norm(z);
+  if (!(sigma > 0)) return false;
+  u = z / sigma;
+  if (sigma > est.lower) est.lower = sigma;
+  return true;
+}
+
+/// Recomputes the pair for unit v from fresh products (A v and A^H A v, one pass where the
+/// operator allows) and stores it in est: sigma = ||A v||, u = A v / sigma,
+/// residual = ||A^H u - sigma v|| / sigma. Two products, or one if the budget allows only one
+/// (then the residual stays infinite).
+template <typename Op, typename Scalar>
+void certify(const Op& op, const Vector<Scalar>& v_in, const Options<RealOf<Scalar>>& opt,
+             Estimate<Scalar>& est) {
+  using Real = RealOf<Scalar>;
+  if (est.iterations >= opt.maxiter) return;
+  const Vector<Scalar> v = v_in / safe_norm(v_in);
+  if (est.iterations + 2 > opt.maxiter) {
+    Vector<Scalar> u(op.rows());
+    Real sigma = 0;
+    if (!evaluate_right(op, v, u, sigma, est)) return;
+    est.sigma = sigma;
+    est.u = u;
+    est.v = v;
+    est.residual = std::numeric_limits<Real>::infinity();
+    est.converged = false;
+    return;
+  }
+  Vector<Scalar> z(op.rows()), w(op.cols());
+  const Real scale = product_scale(est.sigma, opt);
+  normal_product(op, v, z, w, scale);
+  est.iterations += 2;
+  const Real sigma = safe_norm(z);
+  if (!(sigma > 0)) return;
+  if (sigma > est.lower) est.lower = sigma;
+  est.sigma = sigma;
+  est.u = z / sigma;
+  est.v = v;
+  // A^H u = A^H z / sigma = w / (scale sigma)
+  est.residual = safe_norm(Vector<Scalar>(w / (scale * sigma) - sigma * v)) / sigma;
+  est.converged = est.residual <= opt.tol;
+}
+
+}  // namespace specnorm

@@ -1,0 +1,294 @@
+"""The public functions: sigma, estimate, sigma_many, rayleigh_quotient, backends."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from . import backends as _backends
+from ._bounds import FAILURE_PROBABILITY, random_start_factor
+from ._result import Estimate
+from ._validate import (
+    as_matrix,
+    check_maxiter,
+    check_method,
+    check_start,
+    check_tol,
+    compute_dtype,
+    core_view,
+    make_rng,
+    tol_floor,
+)
+
+__all__ = ["backends", "estimate", "rayleigh_quotient", "sigma", "sigma_many"]
+
+#: method="auto" uses the exact SVD when the smaller dimension is at most this.
+SVD_CUTOFF = 64
+#: The Lanczos basis holds at most this many vectors, and at most this many bytes.
+BASIS_VECTORS = 64
+BASIS_BYTES = 1 << 29
+
+
+def backends() -> dict[str, _backends.BackendInfo]:
+    """Which backends are usable here, and why not.
+
+    Returns
+    -------
+    dict
+        Backend name -> ``BackendInfo(usable, reason)``.
+    """
+    return _backends.available()
+
+
+def _unit(size: int, dtype: np.dtype) -> np.ndarray:
+    e = np.zeros(size, dtype=dtype)
+    if size:
+        e[0] = 1
+    return e
+
+
+def _zero_estimate(m: int, n: int, dtype: np.dtype, method: str, backend: str) -> Estimate:
+    return Estimate(sigma=0.0, u=_unit(m, dtype), v=_unit(n, dtype), lower=0.0, upper=0.0,
+                    confidence=1.0, iterations=0, converged=True, residual=0.0,
+                    method=method, backend=backend)
+
+
+def _resolve_method(method: str, m: int, n: int) -> str:
+    if method != "auto":
+        return method
+    return "svd" if min(m, n) <= SVD_CUTOFF else "lanczos"
+
+
+def _svd_estimate(a: np.ndarray, backend: Any) -> Estimate:
+    m, n = a.shape
+    left, s, right_h = np.linalg.svd(a, full_matrices=False)
+    sig = float(s[0])
+    u = np.ascontiguousarray(left[:, 0])
+    v = np.ascontiguousarray(right_h[0].conj())
+    eps = float(np.finfo(a.dtype).eps)
+    au = a @ v
+    lower = min(float(np.linalg.norm(au)), sig)
+    adj = a.conj().T @ u
+    residual = float(np.linalg.norm(adj - sig * v)) / sig if sig > 0 else 0.0
+    # LAPACK's singular values are exact for a matrix within p(m, n) * eps * ||A|| of A.
+    upper = sig * (1.0 + 4.0 * max(m, n) * eps)
+    return Estimate(sigma=sig, u=u, v=v, lower=lower, upper=upper, confidence=1.0,
+                    iterations=2, converged=True, residual=residual, method="svd",
+                    backend="numpy")
+
+
+def _basis_size(m: int, n: int, itemsize: int) -> int:
+    per_vector = (m + 2 * n) * itemsize
+    return int(max(2, min(BASIS_VECTORS, n, BASIS_BYTES // max(per_vector, 1))))
+
+
+def _estimate_matrix(a: np.ndarray, method: str, tol: float, maxiter: int | None,
+                     rng: np.random.Generator, v0: Any, backend: Any) -> Estimate:
+    m, n = a.shape
+    resolved = _resolve_method(method, m, n)
+    if m == 0 or n == 0:
+        return _zero_estimate(m, n, a.dtype, resolved, backend.NAME)
+    view = core_view(a)
+    finite, certain = backend.dense_bounds(view)
+    if not finite:
+        raise ValueError("A contains NaN or Inf; the spectral norm needs finite entries")
+    if certain == 0.0:
+        return _zero_estimate(m, n, a.dtype, resolved, backend.NAME)
+    if resolved == "svd":
+        return _svd_estimate(view, backend)
+
+    is_complex = a.dtype.kind == "c"
+    floor = tol_floor(a.dtype, m, n)
+    budget = maxiter if maxiter is not None else max(2000, 20 * min(m, n))
+    if v0 is None:
+        start = rng.standard_normal(n)
+        if is_complex:
+            start = start + 1j * rng.standard_normal(n)
+        start = start.astype(a.dtype)
+        random_start = True
+    else:
+        start = check_start(v0, n, a.dtype)
+        random_start = False
+    core_seed = int(rng.integers(0, 2**63 - 1))
+    raw = backend.estimate_dense(view, resolved, max(tol, floor), budget,
+                                 _basis_size(m, n, a.itemsize), core_seed, start, certain)
+    sig = float(raw["sigma"])
+    lower = float(raw["lower"])
+    kind = raw["bound_kind"] if random_start else "none"
+    factor = random_start_factor(kind, int(raw["bound_steps"]), n, is_complex)
+    likely = max(sig, lower) * factor * (1.0 + floor)
+    if likely < certain:
+        upper, confidence = likely, 1.0 - FAILURE_PROBABILITY
+    else:
+        upper, confidence = certain, 1.0
+    return Estimate(sigma=sig, u=raw["u"], v=raw["v"], lower=lower, upper=max(upper, lower),
+                    confidence=confidence, iterations=int(raw["iterations"]),
+                    converged=bool(raw["converged"]), residual=float(raw["residual"]),
+                    method=resolved, backend=backend.NAME)
+
+
+def _stack(results: list[Estimate], batch: tuple[int, ...], m: int, n: int,
+           dtype: np.dtype, method: str, backend: str) -> Estimate:
+    def field(name: str, kind: Any) -> np.ndarray:
+        return np.array([getattr(r, name) for r in results], dtype=kind).reshape(batch)
+
+    u = np.array([r.u for r in results], dtype=dtype).reshape((*batch, m))
+    v = np.array([r.v for r in results], dtype=dtype).reshape((*batch, n))
+    methods = {r.method for r in results}
+    return Estimate(sigma=field("sigma", float), u=u, v=v, lower=field("lower", float),
+                    upper=field("upper", float), confidence=field("confidence", float),
+                    iterations=field("iterations", np.int64), converged=field("converged", bool),
+                    residual=field("residual", float),
+                    method=methods.pop() if len(methods) == 1 else method, backend=backend)
+
+
+def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | None = None,
+             seed: Any = None, backend: str = "auto", v0: Any = None) -> Estimate:
+    """The largest singular value of A with its singular vectors, a bracket and diagnostics.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n) or (..., m, n)
+        Real or complex matrix, or a stack of them. bool and integers compute in float64,
+        float16 in float32; float32, float64, complex64 and complex128 keep their dtype. A is
+        never modified, and C- or F-ordered arrays (and views whose rows or columns are
+        contiguous) are read in place without a copy; other layouts are copied once.
+    method : {"auto", "power", "lanczos", "rayleigh", "svd"}
+        ``"power"``: power iteration; ``"lanczos"``: Golub–Kahan–Lanczos bidiagonalization with
+        full reorthogonalization and thick restarts; ``"rayleigh"``: a Lanczos start refined by
+        Rayleigh-quotient iteration; ``"svd"``: the exact LAPACK SVD; ``"auto"``: the SVD when
+        ``min(m, n) <= 64``, else Lanczos.
+    tol : float, optional
+        Relative accuracy asked for, 0 < tol < 1: iterations stop when
+        ``||A^H u - sigma v|| <= tol * sigma``, which puts sigma within ``tol * sigma`` of a singular
+        value of A. Requests below what rounding allows (``8 * eps * sqrt(max(m, n))`` for the
+        dtype's eps) are raised to that floor.
+    maxiter : int, optional
+        Most products with A and A^H allowed (default ``max(2000, 20 * min(m, n))``). The answer
+        then carries ``converged=False`` and a still valid bracket.
+    seed : int or numpy.random.Generator, optional
+        Seeds the random start vector: the same seed gives a bit-identical answer on the same
+        backend and machine.
+    backend : {"auto", "cpp"}
+        Where to compute; ``"auto"`` honours the environment variable ``SPECNORM_BACKEND``.
+    v0 : array_like, shape (n,), optional
+        A start vector (for example the previous answer's ``v``). A chosen start is not random, so
+        ``upper`` is then a certain bound only.
+
+    Returns
+    -------
+    Estimate
+        ``sigma``, ``u``, ``v``, the bracket ``lower <= sigma_1 <= upper`` with its
+        ``confidence``, ``iterations``, ``converged``, ``residual``, ``method``, ``backend``. For a
+        stack each field is an array over the leading dimensions.
+
+    Raises
+    ------
+    ValueError
+        A has fewer than 2 dimensions or contains NaN or Inf; ``tol``, ``maxiter``, ``method``,
+        ``backend``, ``seed`` or ``v0`` is invalid.
+    TypeError
+        A has a non-numeric dtype.
+    RuntimeError
+        The requested backend is not usable here.
+
+    Examples
+    --------
+    >>> import numpy as np, specnorm
+    >>> A = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    >>> est = specnorm.estimate(A, method="lanczos", seed=0)
+    >>> round(est.sigma, 12), est.converged
+    (2.0, True)
+    >>> est.lower <= 2.0 <= est.upper
+    True
+    """
+    method = check_method(method)
+    tol = check_tol(tol)
+    maxiter = check_maxiter(maxiter)
+    mod = _backends.resolve(backend)
+    rng = make_rng(seed)
+    a = as_matrix(A)
+    if a.ndim == 2:
+        return _estimate_matrix(a, method, tol, maxiter, rng, v0, mod)
+    batch, (m, n) = a.shape[:-2], a.shape[-2:]
+    starts = None
+    if v0 is not None:
+        starts = np.asarray(v0)
+        if starts.shape != (*batch, n):
+            raise ValueError(f"v0 must have shape {(*batch, n)} for A of shape {a.shape}, "
+                             f"got {starts.shape}")
+    results = [
+        _estimate_matrix(a[idx], method, tol, maxiter, rng,
+                         None if starts is None else starts[idx], mod)
+        for idx in np.ndindex(*batch)
+    ]
+    return _stack(results, batch, m, n, a.dtype, _resolve_method(method, m, n), mod.NAME)
+
+
+def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | None = None,
+          seed: Any = None, backend: str = "auto") -> Any:
+    """The spectral norm of A: its largest singular value.
+
+    Takes the parameters of :func:`estimate` and returns its ``sigma``: a float for one matrix,
+    an array of shape ``A.shape[:-2]`` for a stack. The value lies within ``tol * sigma`` of a
+    singular value of A when the method converged, and is never more than rounding above the
+    true spectral norm (it is ``||A v||`` for a unit v).
+
+    Examples
+    --------
+    >>> import numpy as np, specnorm
+    >>> specnorm.sigma(np.diag([3.0, 1.0]), method="power", seed=0)  # doctest: +ELLIPSIS
+    3.0...
+    """
+    est = estimate(A, method, tol=tol, maxiter=maxiter, seed=seed, backend=backend)
+    if isinstance(est.sigma, np.ndarray):
+        return est.sigma
+    return float(est.sigma)
+
+
+def sigma_many(matrices: Iterable[Any], method: str = "auto", **kw: Any) -> np.ndarray:
+    """The spectral norms of a sequence of (differently shaped) matrices, as a 1-D float64 array
+    in the input order. Keyword arguments are those of :func:`sigma`."""
+    values = [sigma(a, method, **kw) for a in matrices]
+    for i, val in enumerate(values):
+        if np.ndim(val) != 0:
+            raise ValueError(f"sigma_many takes 2-D matrices; item {i} is a stack")
+    return np.asarray(values, dtype=np.float64).reshape(-1)
+
+
+def rayleigh_quotient(A: Any, x: Any) -> float:
+    """``||A x|| / ||x||``: a certain lower bound on the spectral norm of A.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+    x : array_like, shape (n,), nonzero
+
+    Raises
+    ------
+    ValueError
+        A is not 2-D, A or x contains NaN or Inf, x has the wrong shape or is zero.
+    """
+    a = as_matrix(A)
+    if a.ndim != 2:
+        raise ValueError(f"A must be a 2-D matrix, got shape {a.shape}")
+    m, n = a.shape
+    xa = np.asarray(x)
+    if xa.dtype.kind not in "biufc":
+        raise TypeError(f"x must be numeric, got dtype {xa.dtype}")
+    dtype = compute_dtype(np.result_type(a.dtype, xa.dtype))
+    if a.dtype != dtype:
+        a = a.astype(dtype)
+    xv = check_start(xa, n, dtype)
+    if m == 0:
+        return 0.0
+    mod = _backends.resolve("auto")
+    view = core_view(a)
+    finite, _ = mod.dense_bounds(view)
+    if not finite:
+        raise ValueError("A contains NaN or Inf; the spectral norm needs finite entries")
+    value = mod.rayleigh_quotient(view, xv)
+    return float(value) if math.isfinite(value) else math.inf

@@ -1,0 +1,141 @@
+"""Input checks: every bad argument becomes one clear exception here, before any computation."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "METHODS",
+    "as_matrix",
+    "check_maxiter",
+    "check_method",
+    "check_tol",
+    "compute_dtype",
+    "core_view",
+    "make_rng",
+]
+
+METHODS = ("auto", "power", "lanczos", "rayleigh", "svd")
+
+
+def compute_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype the computation runs in: float32, float64, complex64 or complex128.
+
+    bool and integers are promoted to float64, float16 computes in float32, long double to
+    float64 (complex likewise). Any other dtype raises TypeError.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biu":
+        return np.dtype(np.float64)
+    if dtype.kind == "f":
+        if dtype.itemsize <= 4:
+            return np.dtype(np.float32)
+        return np.dtype(np.float64)
+    if dtype.kind == "c":
+        if dtype.itemsize <= 8:
+            return np.dtype(np.complex64)
+        return np.dtype(np.complex128)
+    raise TypeError(
+        f"A must have a numeric dtype (bool, integer, floating or complex), got dtype {dtype}"
+    )
+
+
+def as_matrix(a: Any, name: str = "A") -> np.ndarray:
+    """A NumPy array of at least 2 dimensions in its compute dtype; never the caller's buffer
+    modified (a conversion makes a new array, a matching one is returned as is)."""
+    if isinstance(a, np.ndarray):
+        arr = a
+    else:
+        if hasattr(a, "__cuda_array_interface__"):
+            raise TypeError(f"{name} is a GPU array; this version of specnorm computes on the CPU")
+        try:
+            arr = np.asarray(a)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} cannot be read as a numeric array: {exc}") from exc
+    if arr.ndim < 2:
+        raise ValueError(
+            f"{name} must have at least 2 dimensions (m, n), got shape {arr.shape}"
+        )
+    target = compute_dtype(arr.dtype)
+    if arr.dtype != target:
+        arr = arr.astype(target)
+    return arr
+
+
+def core_view(a: np.ndarray) -> np.ndarray:
+    """``a`` itself when the core can read its memory in place (rows or columns contiguous,
+    positive strides, aligned, native byte order); otherwise one Fortran-ordered copy."""
+    m, n = a.shape
+    s0, s1 = a.strides
+    size = a.itemsize
+
+    def unit(s: int) -> bool:
+        return s > 0 and s % size == 0
+
+    ok = a.flags.aligned and a.dtype.isnative and (
+        ((s0 == size or m <= 1) and (n <= 1 or unit(s1)))
+        or ((s1 == size or n <= 1) and (m <= 1 or unit(s0)))
+    )
+    return a if ok else np.asfortranarray(a)
+
+
+def check_method(method: Any) -> str:
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; valid methods are {', '.join(METHODS)}")
+    return method
+
+
+def check_tol(tol: Any) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise ValueError(f"tol must be a real number in (0, 1), got {tol!r}")
+    value = float(tol)
+    if not (0.0 < value < 1.0):
+        raise ValueError(f"tol must lie in (0, 1), got {tol!r}")
+    return value
+
+
+def check_maxiter(maxiter: Any) -> int | None:
+    if maxiter is None:
+        return None
+    if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral):
+        raise ValueError(f"maxiter must be an integer >= 1 or None, got {maxiter!r}")
+    if maxiter < 1:
+        raise ValueError(f"maxiter must be at least 1, got {maxiter}")
+    return int(maxiter)
+
+
+def make_rng(seed: Any) -> np.random.Generator:
+    if seed is None or isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        if seed is not None and seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed}")
+        return np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    raise ValueError(f"seed must be None, a non-negative integer or a numpy.random.Generator, "
+                     f"got {seed!r}")
+
+
+def check_start(v0: Any, n: int, dtype: np.dtype) -> np.ndarray:
+    """A finite, nonzero start vector of length n, in the compute dtype (a fresh array)."""
+    arr = np.asarray(v0)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"v0 must be numeric, got dtype {arr.dtype}")
+    if arr.shape != (n,):
+        raise ValueError(f"v0 must have shape ({n},) to match A's {n} columns, got {arr.shape}")
+    if np.iscomplexobj(arr) and dtype.kind != "c":
+        raise TypeError("v0 is complex but A is real")
+    out = np.array(arr, dtype=dtype, order="C", copy=True)
+    if not np.all(np.isfinite(out)):
+        raise ValueError("v0 contains NaN or Inf")
+    if not np.any(out):
+        raise ValueError("v0 must be nonzero")
+    return out
+
+
+def tol_floor(dtype: np.dtype, m: int, n: int) -> float:
+    """The smallest relative residual rounding lets the core reach for an m-by-n matrix."""
+    return 8.0 * float(np.finfo(dtype).eps) * math.sqrt(max(m, n, 1))
