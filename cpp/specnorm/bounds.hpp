@@ -18,6 +18,7 @@ struct DenseBounds {
   double frobenius = 0;   ///< ||A||_F
   double norm1 = 0;       ///< largest column sum of |a_ij| (of the stored block)
   double norm_inf = 0;    ///< largest row sum of |a_ij| (of the stored block)
+  double largest_part = 0;  ///< largest |real part| or |imaginary part| of an entry
   double upper() const { return std::min(frobenius, std::sqrt(norm1) * std::sqrt(norm_inf)); }
 };
 
@@ -28,6 +29,15 @@ inline double magnitude(const Scalar& a) {
   if constexpr (Eigen::NumTraits<Scalar>::IsComplex) {
     const double re = static_cast<double>(a.real()), im = static_cast<double>(a.imag());
     return std::sqrt(re * re + im * im);
+  } else {
+    return std::abs(static_cast<double>(a));
+  }
+}
+
+template <typename Scalar>
+inline double largest_part(const Scalar& a) {
+  if constexpr (Eigen::NumTraits<Scalar>::IsComplex) {
+    return std::max(std::abs(static_cast<double>(a.real())), std::abs(static_cast<double>(a.imag())));
   } else {
     return std::abs(static_cast<double>(a));
   }
@@ -50,13 +60,14 @@ DenseBounds scaled_pass(const Map& S, double scale, bool exact_magnitude) {
   using Scalar = typename Map::Scalar;
   DenseBounds b;
   Eigen::ArrayXd row_sums = Eigen::ArrayXd::Zero(S.rows());
-  double squares = 0, marker = 0;
+  double squares = 0, marker = 0, part = 0;
   const double inv = 1.0 / scale;
   for (Index j = 0; j < S.cols(); ++j) {
     double col = 0;
     for (Index i = 0; i < S.rows(); ++i) {
       const Scalar a = S(i, j);
       marker += nonfinite_marker(a);
+      part = std::max(part, largest_part(a));
       const double x = (exact_magnitude ? static_cast<double>(std::abs(a)) : magnitude(a)) * inv;
       col += x;
       row_sums[i] += x;
@@ -65,6 +76,7 @@ DenseBounds scaled_pass(const Map& S, double scale, bool exact_magnitude) {
     b.norm1 = std::max(b.norm1, col);
   }
   b.finite = (marker == 0);
+  b.largest_part = part * scale;
   b.norm_inf = S.rows() > 0 ? row_sums.maxCoeff() : 0.0;
   b.frobenius = std::sqrt(squares);
   b.norm1 *= scale;
@@ -84,7 +96,9 @@ DenseBounds dense_bounds(const DenseOperator<Scalar>& op) {
   const double tiny = 1e-280;  // squares below this lose digits to underflow in double
   const bool overflow = !std::isfinite(b.frobenius) || !std::isfinite(b.norm1) ||
                         !std::isfinite(b.norm_inf);
-  const bool underflow = b.norm1 > 0 && b.frobenius * b.frobenius < tiny;
+  // Magnitudes or their squares that underflow (tiny entries) would understate the bounds, even
+  // to zero for a nonzero matrix.
+  const bool underflow = b.largest_part > 0 && (b.norm1 == 0 || b.frobenius * b.frobenius < tiny);
   if (!overflow && !underflow) return b;
   double largest = 0;
   for (Index j = 0; j < S.cols(); ++j)

@@ -10,7 +10,7 @@ import numpy as np
 __all__ = ["Estimate"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Estimate:
     """The answer of :func:`specnorm.estimate`.
 
@@ -21,7 +21,7 @@ class Estimate:
     Attributes
     ----------
     sigma : float or ndarray
-        The estimate of the largest singular value, equal to ``||A v||`` for the returned unit ``v``.
+        The estimate of the largest singular value: ``||A v||`` for the returned unit ``v``.
     u, v : ndarray
         Unit left and right singular vectors: ``A @ v == sigma * u`` up to rounding, and
         ``A^H @ u == sigma * v`` up to ``residual * sigma``.

@@ -48,8 +48,13 @@ def as_matrix(a: Any, name: str = "A") -> np.ndarray:
     """A NumPy array of at least 2 dimensions in its compute dtype; never the caller's buffer
     modified (a conversion makes a new array, a matching one is returned as is)."""
     if isinstance(a, np.ndarray):
-        arr = a
+        arr = np.asarray(a)  # a plain ndarray view of subclasses such as numpy.matrix
     else:
+        if hasattr(a, "tocsr") or hasattr(a, "matvec"):
+            raise TypeError(
+                f"{name} is a sparse matrix or a linear operator ({type(a).__name__}); this "
+                "version of specnorm takes dense arrays: convert with .toarray() first"
+            )
         if hasattr(a, "__cuda_array_interface__"):
             raise TypeError(f"{name} is a GPU array; this version of specnorm computes on the CPU")
         try:
@@ -109,7 +114,7 @@ def check_maxiter(maxiter: Any) -> int | None:
 
 
 def make_rng(seed: Any) -> np.random.Generator:
-    if seed is None or isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
         if seed is not None and seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed}")
         return np.random.default_rng(seed)
@@ -119,20 +124,22 @@ def make_rng(seed: Any) -> np.random.Generator:
                      f"got {seed!r}")
 
 
-def check_start(v0: Any, n: int, dtype: np.dtype) -> np.ndarray:
-    """A finite, nonzero start vector of length n, in the compute dtype (a fresh array)."""
+def check_start(v0: Any, n: int, dtype: np.dtype, name: str = "v0",
+                nonzero: bool = True) -> np.ndarray:
+    """A finite (and nonzero) vector of length n, in the compute dtype (a fresh array)."""
     arr = np.asarray(v0)
     if arr.dtype.kind not in "biufc":
-        raise TypeError(f"v0 must be numeric, got dtype {arr.dtype}")
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
     if arr.shape != (n,):
-        raise ValueError(f"v0 must have shape ({n},) to match A's {n} columns, got {arr.shape}")
+        raise ValueError(f"{name} must have shape ({n},) to match A's {n} columns, "
+                         f"got {arr.shape}")
     if np.iscomplexobj(arr) and dtype.kind != "c":
-        raise TypeError("v0 is complex but A is real")
+        raise TypeError(f"{name} is complex but A is real")
     out = np.array(arr, dtype=dtype, order="C", copy=True)
     if not np.all(np.isfinite(out)):
-        raise ValueError("v0 contains NaN or Inf")
-    if not np.any(out):
-        raise ValueError("v0 must be nonzero")
+        raise ValueError(f"{name} contains NaN or Inf")
+    if nonzero and n > 0 and not np.any(out):
+        raise ValueError(f"{name} must be nonzero")
     return out
 
 

@@ -1060,9 +1060,14 @@ class _LipschitzSearch:
     """Evaluates pairs for one call of check_lipschitz_bound and keeps the best ratio."""
 
     def __init__(
-        self, f: Callable[[NDArray[np.float64]], Any], bound: float, shape: tuple[int, ...]
+        self,
+        f: Callable[[NDArray[np.float64]], Any],
+        name: str,
+        bound: float,
+        shape: tuple[int, ...],
     ) -> None:
         self.f = f
+        self.name = name
         self.bound = bound
         self.shape = shape
         self.size = math.prod(shape)
@@ -1084,8 +1089,9 @@ class _LipschitzSearch:
             raise _LipschitzViolation(
                 "\n".join(
                     [
-                        "f returned a non-finite value, so it has no finite Lipschitz bound.",
-                        "  at x =",
+                        f"{self.name} returned a non-finite value at the x below, so no finite "
+                        "Lipschitz bound holds.",
+                        "  x =",
                         _format_matrix(x.reshape(self.shape)),
                     ]
                 ),
@@ -1140,7 +1146,7 @@ class _LipschitzSearch:
         if ratio / (1.0 + allowance) <= self.bound:
             return
         lines = [
-            f"f is not {self.bound!r}-Lipschitz: the pair x, y below has",
+            f"{self.name} is not {self.bound!r}-Lipschitz: the pair x, y below has",
             f"  ||f(x) - f(y)|| / ||x - y|| = {ratio!r} > {self.bound!r}",
             f"  (||f(x) - f(y)|| = {change!r}, ||x - y|| = {distance!r}; "
             f"rounding allowance {allowance:.2g} relative)",
@@ -1281,9 +1287,10 @@ def check_lipschitz_bound(
     if not math.isfinite(claimed) or claimed < 0:
         raise ValueError(f"bound must be finite and non-negative, not {bound!r}")
 
-    search = _LipschitzSearch(f, claimed, shape)
+    name = _callable_name(f, "f")
+    search = _LipschitzSearch(f, name, claimed, shape)
     call = (
-        f"specnorm.testing.check_lipschitz_bound({_callable_name(f, 'f')}, {claimed!r}, "
+        f"specnorm.testing.check_lipschitz_bound({name}, {claimed!r}, "
         f"input_shape={shape}, max_examples={max_examples}, seed={seed})"
     )
 
@@ -1302,7 +1309,7 @@ def check_lipschitz_bound(
         raise error from None
     except Flaky:
         raise AssertionError(
-            f"f is not reproducible: a pair broke the bound {claimed!r} once and not when "
+            f"{name} is not reproducible: a pair broke the bound {claimed!r} once and not when "
             f"evaluated again. Reproduce with: {call}"
         ) from None
     return search.best
