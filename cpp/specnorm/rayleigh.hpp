@@ -47,7 +47,6 @@ Vector<Scalar> shifted_minres(const Op& op, RealOf<Scalar> ref, RealOf<Scalar> s
   if (!(beta > 0)) return x;
   v /= beta;
   const Real beta1 = beta;
-  Real beta_prev = 0;
   // The QR factorization of the tridiagonal matrix by Givens rotations (c, s).
   Real c = -1, s = 0, dbar = 0, eps_next = 0, phibar = beta1;
   for (Index k = 0; k < steps; ++k) {
@@ -58,9 +57,7 @@ Vector<Scalar> shifted_minres(const Op& op, RealOf<Scalar> ref, RealOf<Scalar> s
     if (k > 0) y -= beta * v_prev;
     const Real alpha = std::real(v.dot(y));
     y -= alpha * v;
-    beta_prev = beta;
     beta = safe_norm(y);
-    (void)beta_prev;
     // Apply the previous rotation, then make the one that annihilates beta.
     const Real eps_k = eps_next;
     const Real delta = c * dbar + s * alpha;

@@ -76,55 +76,39 @@ class GaussianSource {
   std::normal_distribution<double> normal_;
 };
 
-/// The state of a candidate pair: z = A v (one product), sigma = ||z||, u = z / sigma.
-/// Returns false if A v = 0 (sigma = 0, u unchanged).
-template <typename Op, typename Scalar>
-bool evaluate_right(const Op& op, const Vector<Scalar>& v, Vector<Scalar>& u, RealOf<Scalar>& sigma,
-                    Estimate<Scalar>& est) {
-  Vector<Scalar> z(op.rows());
-  op.apply(v, z);
-  ++est.iterations;
-  sigma = safe_norm(z);
-  if (!(sigma > 0)) return false;
-  u = z / sigma;
-  if (sigma > est.lower) est.lower = sigma;
-  return true;
-}
-
-/// Recomputes the pair for unit v from fresh products (A v and A^H A v, one pass where the
-/// operator allows) and stores it in est: sigma = ||A v||, u = A v / sigma,
-/// residual = ||A^H u - sigma v|| / sigma. Two products, or one if the budget allows only one
-/// (then the residual stays infinite).
+/// Recomputes the pair for unit v from fresh products and stores it in est: sigma = ||A v||,
+/// u = A v / sigma, residual = ||A^H u - sigma v|| / sigma. Two products (A v and A^H A v, one
+/// pass where the operator allows), or only A v if the budget allows one (then the residual stays
+/// infinite). Leaves est unchanged if A v = 0.
 template <typename Op, typename Scalar>
 void certify(const Op& op, const Vector<Scalar>& v_in, const Options<RealOf<Scalar>>& opt,
              Estimate<Scalar>& est) {
   using Real = RealOf<Scalar>;
   if (est.iterations >= opt.maxiter) return;
   const Vector<Scalar> v = v_in / safe_norm(v_in);
-  if (est.iterations + 2 > opt.maxiter) {
-    Vector<Scalar> u(op.rows());
-    Real sigma = 0;
-    if (!evaluate_right(op, v, u, sigma, est)) return;
-    est.sigma = sigma;
-    est.u = u;
-    est.v = v;
-    est.residual = std::numeric_limits<Real>::infinity();
-    est.converged = false;
-    return;
-  }
-  Vector<Scalar> z(op.rows()), w(op.cols());
+  const bool both = est.iterations + 2 <= opt.maxiter;
   const Real scale = product_scale(est.sigma, opt);
-  normal_product(op, v, z, w, scale);
-  est.iterations += 2;
+  Vector<Scalar> z(op.rows()), w(op.cols());
+  if (both) {
+    normal_product(op, v, z, w, scale);  // z = A v, w = A^H (scale z)
+    est.iterations += 2;
+  } else {
+    op.apply(v, z);
+    est.iterations += 1;
+  }
   const Real sigma = safe_norm(z);
   if (!(sigma > 0)) return;
   if (sigma > est.lower) est.lower = sigma;
   est.sigma = sigma;
   est.u = z / sigma;
   est.v = v;
-  // A^H u = A^H z / sigma = w / (scale sigma)
-  est.residual = safe_norm(Vector<Scalar>(w / (scale * sigma) - sigma * v)) / sigma;
-  est.converged = est.residual <= opt.tol;
+  est.residual = std::numeric_limits<Real>::infinity();
+  est.converged = false;
+  if (both) {
+    // A^H u = A^H z / sigma = w / (scale sigma)
+    est.residual = safe_norm(Vector<Scalar>(w / (scale * sigma) - sigma * v)) / sigma;
+    est.converged = est.residual <= opt.tol;
+  }
 }
 
 }  // namespace specnorm

@@ -178,8 +178,8 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     tol : float, optional
         Relative accuracy asked for, 0 < tol < 1: iterations stop when
         ``||A^H u - sigma v|| <= tol * sigma``, which puts sigma within ``tol * sigma`` of a
-        singular value of A. Requests below what rounding allows (``8 * eps * sqrt(max(m, n))`` for the
-        dtype's eps) are raised to that floor.
+        singular value of A. Requests below what rounding allows (``8 * eps * sqrt(max(m, n))``
+        for the dtype's eps) are raised to that floor.
     maxiter : int, optional
         Most products with A and A^H allowed (default ``max(2000, 20 * min(m, n), 10**7 // (m *
         n))``). The answer
