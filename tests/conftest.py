@@ -18,3 +18,106 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# --- every backend -----------------------------------------------------------------------------
+# Tests that check an algorithm take the `backend` fixture and call `backend.estimate(...)`,
+# `backend.sigma(...)` and friends: the call goes through the public API with the input moved to
+# the backend's array type and the answer moved back to NumPy for the assertions.
+#
+# "array_api_strict" stands in for CuPy: it is the CuPy backend's class (XpBackend, on_device,
+# the same sync interval) on the namespace array_api_strict, which rejects anything outside the
+# array API standard. It is registered for the test session only.
+
+import dataclasses  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import specnorm as sn  # noqa: E402
+from specnorm.backends import BACKENDS, cupy  # noqa: E402
+from specnorm.backends.xp import XpBackend  # noqa: E402
+
+STANDIN = "array_api_strict"
+
+
+def _strict_backend() -> XpBackend | None:
+    try:
+        import array_api_strict as xps
+    except ImportError:
+        return None
+    return XpBackend(
+        STANDIN,
+        load=lambda: xps,
+        check=lambda namespace: (True, "array_api_strict standing in for CuPy"),
+        owns=lambda a: type(a).__module__.startswith("array_api_strict"),
+        to_host=lambda x: np.asarray(np.from_dlpack(x)),
+        from_host=lambda values, like: xps.asarray(
+            values, device=None if like is None else like.device),
+        sync_every=cupy.SYNC_EVERY,
+        on_device=True,
+    )
+
+
+class Runner:
+    """The public API on one backend, with NumPy in and NumPy out."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.device = BACKENDS[name].on_device
+
+    def put(self, a: Any) -> Any:
+        if not self.device:
+            return a
+        return BACKENDS[self.name].from_host(np.asarray(a), None)
+
+    def get(self, x: Any) -> Any:
+        if isinstance(x, (float, int, bool, str)) or not self.device:
+            return x
+        return np.asarray(BACKENDS[self.name].to_host(x))
+
+    def estimate(self, A: Any, *args: Any, **kw: Any) -> sn.Estimate:
+        if kw.get("v0") is not None:
+            kw["v0"] = self.put(kw["v0"])
+        est = sn.estimate(self.put(A), *args, backend=self.name, **kw)
+        fields = {f.name: self.get(getattr(est, f.name)) for f in dataclasses.fields(est)}
+        return sn.Estimate(**fields)
+
+    def sigma(self, A: Any, *args: Any, **kw: Any) -> Any:
+        return self.get(sn.sigma(self.put(A), *args, backend=self.name, **kw))
+
+    def rayleigh_quotient(self, A: Any, x: Any) -> float:
+        return sn.rayleigh_quotient(self.put(A), self.put(x))
+
+    def __repr__(self) -> str:
+        return f"Runner({self.name})"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _register_standin():
+    standin = _strict_backend()
+    if standin is not None:
+        BACKENDS[STANDIN] = standin
+    yield
+    BACKENDS.pop(STANDIN, None)
+
+
+@pytest.fixture(scope="session", params=["cpp", "numpy", STANDIN])
+def backend(request, _register_standin) -> Runner:
+    """Each backend usable here (the array_api_strict stand-in needs that package)."""
+    if request.param not in BACKENDS:
+        pytest.skip(f"{request.param} is not installed")
+    usable, reason = BACKENDS[request.param].availability()
+    if not usable:
+        pytest.skip(f"backend {request.param} is not usable here: {reason}")
+    return Runner(request.param)
+
+
+@pytest.fixture(scope="session", params=["cpp", "numpy"])
+def host_backend(request) -> Runner:
+    """Each host backend usable here (for checks about NumPy memory layouts)."""
+    usable, reason = BACKENDS[request.param].availability()
+    if not usable:
+        pytest.skip(f"backend {request.param} is not usable here: {reason}")
+    return Runner(request.param)

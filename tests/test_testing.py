@@ -347,7 +347,11 @@ def test_power_iteration_from_the_ones_vector_is_caught(dtype):
     truth = spectral_norm(a)
     with np.errstate(all="ignore"):  # it may overflow: a failure too
         answer = power_from_ones(a)
-    assert not abs(answer - truth) <= rtol * truth
+    # The counterexample really is one, for the property the message names.
+    if "below a Rayleigh quotient" in str(raised.value):
+        assert answer < truth
+    else:
+        assert not abs(answer - truth) <= rtol * truth
 
 
 def test_estimate_one_percent_low_is_caught():

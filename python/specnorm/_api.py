@@ -12,16 +12,15 @@ from . import backends as _backends
 from ._bounds import FAILURE_PROBABILITY, random_start_factor
 from ._result import Estimate
 from ._validate import (
-    as_matrix,
     check_maxiter,
     check_method,
     check_start,
     check_tol,
     compute_dtype,
-    core_view,
     make_rng,
     tol_floor,
 )
+from .backends.xp import XpBackend
 
 __all__ = ["backends", "estimate", "rayleigh_quotient", "sigma", "sigma_many"]
 
@@ -38,22 +37,22 @@ def backends() -> dict[str, _backends.BackendInfo]:
     Returns
     -------
     dict
-        Backend name -> ``BackendInfo(usable, reason)``.
+        Backend name (``"cpp"``, ``"numpy"``, ``"cupy"``) -> ``BackendInfo(usable, reason)``;
+        the reason names what is missing (the compiled extension, CuPy, a CUDA device).
+
+    Examples
+    --------
+    >>> import specnorm
+    >>> specnorm.backends()["numpy"].usable
+    True
     """
     return _backends.available()
 
 
-def _unit(size: int, dtype: np.dtype) -> np.ndarray:
-    e = np.zeros(size, dtype=dtype)
-    if size:
-        e[0] = 1
-    return e
-
-
-def _zero_estimate(m: int, n: int, dtype: np.dtype, method: str, backend: str) -> Estimate:
-    return Estimate(sigma=0.0, u=_unit(m, dtype), v=_unit(n, dtype), lower=0.0, upper=0.0,
+def _zero_estimate(m: int, n: int, a: Any, method: str, be: XpBackend) -> Estimate:
+    return Estimate(sigma=0.0, u=be.unit(m, a), v=be.unit(n, a), lower=0.0, upper=0.0,
                     confidence=1.0, iterations=0, converged=True, residual=0.0,
-                    method=method, backend=backend)
+                    method=method, backend=be.NAME)
 
 
 def _resolve_method(method: str, m: int, n: int) -> str:
@@ -62,32 +61,9 @@ def _resolve_method(method: str, m: int, n: int) -> str:
     return "svd" if min(m, n) <= SVD_CUTOFF else "lanczos"
 
 
-def _norm(x: np.ndarray) -> float:
-    """||x|| without overflow or underflow at any scale (real and imaginary parts scaled apart,
-    in float64)."""
-    parts = [np.asarray(p, dtype=np.float64) for p in ((x.real, x.imag) if np.iscomplexobj(x)
-                                                       else (x,))]
-    big = max((float(np.max(np.abs(p))) for p in parts if p.size), default=0.0)
-    if big == 0.0 or not math.isfinite(big):
-        return big
-    return big * math.sqrt(sum(float(np.sum(np.square(p / big))) for p in parts))
-
-
-def _svd_estimate(a: np.ndarray, backend: str) -> Estimate:
-    m, n = a.shape
-    left, s, right_h = np.linalg.svd(a, full_matrices=False)
-    sig = float(s[0])
-    u = np.ascontiguousarray(left[:, 0])
-    v = np.ascontiguousarray(right_h[0].conj())
-    eps = float(np.finfo(a.dtype).eps)
-    lower = min(_norm(a @ v), sig)
-    adj = a.conj().T @ u
-    residual = _norm(adj - adj.dtype.type(sig) * v) / sig if sig > 0 else 0.0
-    # LAPACK's singular values are exact for a matrix within p(m, n) * eps * ||A|| of A.
-    upper = sig * (1.0 + 4.0 * max(m, n) * eps)
-    return Estimate(sigma=sig, u=u, v=v, lower=lower, upper=upper, confidence=1.0,
-                    iterations=2, converged=True, residual=residual, method="svd",
-                    backend=backend)
+def _host_vector(be: XpBackend, x: Any) -> Any:
+    """A vector argument on the host for validation (a device backend's array is copied back)."""
+    return be.to_host(x) if be.on_device and be.owns(x) else x
 
 
 def default_maxiter(m: int, n: int) -> int:
@@ -101,34 +77,40 @@ def _basis_size(m: int, n: int, itemsize: int) -> int:
     return int(max(2, min(BASIS_VECTORS, n, BASIS_BYTES // max(per_vector, 1))))
 
 
-def _estimate_matrix(a: np.ndarray, method: str, tol: float, maxiter: int | None,
-                     rng: np.random.Generator, v0: Any, backend: Any) -> Estimate:
-    m, n = a.shape
+def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
+                     rng: np.random.Generator, v0: Any, be: XpBackend) -> Estimate:
+    m, n = (int(d) for d in a.shape)
+    dtype = be.numpy_dtype(a)
     resolved = _resolve_method(method, m, n)
-    start = None if v0 is None else check_start(v0, n, a.dtype)
+    start = None if v0 is None else check_start(_host_vector(be, v0), n, dtype)
     if m == 0 or n == 0:
-        return _zero_estimate(m, n, a.dtype, resolved, backend.NAME)
-    view = core_view(a)
-    finite, certain = backend.dense_bounds(view)
+        return _zero_estimate(m, n, a, resolved, be)
+    view = be.prepare(a)
+    finite, certain = be.dense_bounds(view)
     if not finite:
         raise ValueError("A contains NaN or Inf; the spectral norm needs finite entries")
     if certain == 0.0:
-        return _zero_estimate(m, n, a.dtype, resolved, backend.NAME)
+        return _zero_estimate(m, n, a, resolved, be)
     if resolved == "svd":
-        return _svd_estimate(view, backend.NAME)
+        exact = be.svd(view)
+        return Estimate(sigma=exact["sigma"], u=exact["u"], v=exact["v"], lower=exact["lower"],
+                        upper=exact["upper"], confidence=1.0, iterations=exact["iterations"],
+                        converged=True, residual=exact["residual"], method="svd",
+                        backend=be.NAME)
 
-    is_complex = a.dtype.kind == "c"
-    floor = tol_floor(a.dtype, m, n)
+    is_complex = dtype.kind == "c"
+    floor = tol_floor(dtype, m, n)
     budget = maxiter if maxiter is not None else default_maxiter(m, n)
     random_start = start is None
     if start is None:
         draw = rng.standard_normal(n)
         if is_complex:
             draw = draw + 1j * rng.standard_normal(n)
-        start = draw.astype(a.dtype)
+        start = draw.astype(dtype)
     core_seed = int(rng.integers(0, 2**63 - 1))
-    raw = backend.estimate_dense(view, resolved, max(tol, floor), budget,
-                                 _basis_size(m, n, a.itemsize), core_seed, start, certain)
+    raw = be.estimate_dense(view, resolved, max(tol, floor), budget,
+                            _basis_size(m, n, dtype.itemsize), core_seed,
+                            be.from_host(start, a), certain)
     sig = float(raw["sigma"])
     lower = float(raw["lower"])
     kind = raw["bound_kind"] if random_start else "none"
@@ -141,22 +123,31 @@ def _estimate_matrix(a: np.ndarray, method: str, tol: float, maxiter: int | None
     return Estimate(sigma=sig, u=raw["u"], v=raw["v"], lower=lower, upper=max(upper, lower),
                     confidence=confidence, iterations=int(raw["iterations"]),
                     converged=bool(raw["converged"]), residual=float(raw["residual"]),
-                    method=resolved, backend=backend.NAME)
+                    method=resolved, backend=be.NAME)
 
 
-def _stack(results: list[Estimate], batch: tuple[int, ...], m: int, n: int,
-           dtype: np.dtype, method: str, backend: str) -> Estimate:
-    def field(name: str, kind: Any) -> np.ndarray:
-        return np.array([getattr(r, name) for r in results], dtype=kind).reshape(batch)
+def _stack(results: list[Estimate], batch: tuple[int, ...], a: Any, method: str,
+           be: XpBackend) -> Estimate:
+    """One Estimate whose fields are arrays over the batch, in the backend's namespace."""
+    xp = be.xp
+    m, n = (int(d) for d in a.shape[-2:])
 
-    u = np.array([r.u for r in results], dtype=dtype).reshape((*batch, m))
-    v = np.array([r.v for r in results], dtype=dtype).reshape((*batch, n))
+    def field(name: str, kind: Any) -> Any:
+        host = np.array([getattr(r, name) for r in results], dtype=kind).reshape(batch)
+        return be.from_host(host, a)
+
+    def vectors(name: str, size: int) -> Any:
+        if not results:
+            return be.from_host(np.zeros((*batch, size), dtype=be.numpy_dtype(a)), a)
+        return xp.reshape(xp.stack([getattr(r, name) for r in results]), (*batch, size))
+
     methods = {r.method for r in results}
-    return Estimate(sigma=field("sigma", float), u=u, v=v, lower=field("lower", float),
-                    upper=field("upper", float), confidence=field("confidence", float),
-                    iterations=field("iterations", np.int64), converged=field("converged", bool),
-                    residual=field("residual", float),
-                    method=methods.pop() if len(methods) == 1 else method, backend=backend)
+    return Estimate(sigma=field("sigma", np.float64), u=vectors("u", m), v=vectors("v", n),
+                    lower=field("lower", np.float64), upper=field("upper", np.float64),
+                    confidence=field("confidence", np.float64),
+                    iterations=field("iterations", np.int64),
+                    converged=field("converged", np.bool_), residual=field("residual", np.float64),
+                    method=methods.pop() if len(methods) == 1 else method, backend=be.NAME)
 
 
 def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | None = None,
@@ -223,24 +214,25 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     method = check_method(method)
     tol = check_tol(tol)
     maxiter = check_maxiter(maxiter)
-    mod = _backends.resolve(backend)
+    be = _backends.resolve(backend, A)
     rng = make_rng(seed)
-    a = as_matrix(A)
+    a = be.as_matrix(A)
     if a.ndim == 2:
-        return _estimate_matrix(a, method, tol, maxiter, rng, v0, mod)
-    batch, (m, n) = a.shape[:-2], a.shape[-2:]
+        return _estimate_matrix(a, method, tol, maxiter, rng, v0, be)
+    shape = tuple(int(d) for d in a.shape)
+    batch, (m, n) = shape[:-2], shape[-2:]
     starts = None
     if v0 is not None:
-        starts = np.asarray(v0)
+        starts = np.asarray(_host_vector(be, v0))
         if starts.shape != (*batch, n):
-            raise ValueError(f"v0 must have shape {(*batch, n)} for A of shape {a.shape}, "
+            raise ValueError(f"v0 must have shape {(*batch, n)} for A of shape {shape}, "
                              f"got {starts.shape}")
     results = [
-        _estimate_matrix(a[idx], method, tol, maxiter, rng,
-                         None if starts is None else starts[idx], mod)
+        _estimate_matrix(a[(*idx, ...)], method, tol, maxiter, rng,
+                         None if starts is None else starts[idx], be)
         for idx in np.ndindex(*batch)
     ]
-    return _stack(results, batch, m, n, a.dtype, _resolve_method(method, m, n), mod.NAME)
+    return _stack(results, batch, a, _resolve_method(method, m, n), be)
 
 
 def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | None = None,
@@ -259,9 +251,7 @@ def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | Non
     3.0
     """
     est = estimate(A, method, tol=tol, maxiter=maxiter, seed=seed, backend=backend)
-    if isinstance(est.sigma, np.ndarray):
-        return est.sigma
-    return float(est.sigma)
+    return est.sigma
 
 
 def sigma_many(matrices: Iterable[Any], method: str = "auto", **kw: Any) -> np.ndarray:
@@ -287,23 +277,25 @@ def rayleigh_quotient(A: Any, x: Any) -> float:
     ValueError
         A is not 2-D, A or x contains NaN or Inf, x has the wrong shape or is zero.
     """
-    a = as_matrix(A)
+    be = _backends.resolve("auto", A)
+    a = be.as_matrix(A)
     if a.ndim != 2:
-        raise ValueError(f"A must be a 2-D matrix, got shape {a.shape}")
-    m, n = a.shape
-    xa = np.asarray(x)
+        raise ValueError(f"A must be a 2-D matrix, got shape {tuple(a.shape)}")
+    m, n = (int(d) for d in a.shape)
+    xa = np.asarray(_host_vector(be, x))
     if xa.dtype.kind not in "biufc":
         raise TypeError(f"x must be numeric, got dtype {xa.dtype}")
-    dtype = compute_dtype(np.result_type(a.dtype, xa.dtype))
-    if a.dtype != dtype:
-        a = a.astype(dtype)
+    dtype = be.numpy_dtype(a)
+    if not be.on_device:
+        dtype = compute_dtype(np.result_type(dtype, xa.dtype))
+        if a.dtype != dtype:
+            a = a.astype(dtype)
     xv = check_start(xa, n, dtype, name="x", nonzero=m > 0)
     if m == 0 or n == 0:
         return 0.0
-    mod = _backends.resolve("auto")
-    view = core_view(a)
-    finite, _ = mod.dense_bounds(view)
+    view = be.prepare(a)
+    finite, _ = be.dense_bounds(view)
     if not finite:
         raise ValueError("A contains NaN or Inf; the spectral norm needs finite entries")
-    value = mod.rayleigh_quotient(view, xv)
+    value = be.rayleigh_quotient(view, be.from_host(xv, a))
     return float(value) if math.isfinite(value) else math.inf

@@ -11,12 +11,14 @@ import numpy as np
 __all__ = [
     "METHODS",
     "as_matrix",
+    "as_namespace_matrix",
     "check_maxiter",
     "check_method",
     "check_tol",
     "compute_dtype",
     "core_view",
     "make_rng",
+    "namespace_dtype",
 ]
 
 METHODS = ("auto", "power", "lanczos", "rayleigh", "svd")
@@ -56,7 +58,10 @@ def as_matrix(a: Any, name: str = "A") -> np.ndarray:
                 "version of specnorm takes dense arrays: convert with .toarray() first"
             )
         if hasattr(a, "__cuda_array_interface__"):
-            raise TypeError(f"{name} is a GPU array; this version of specnorm computes on the CPU")
+            raise TypeError(
+                f"{name} is a GPU array of type {type(a).__name__}; specnorm computes on CuPy "
+                "arrays on the GPU: wrap it with cupy.asarray (no copy), or move it to NumPy"
+            )
         try:
             arr = np.asarray(a)
         except (TypeError, ValueError) as exc:
@@ -69,6 +74,35 @@ def as_matrix(a: Any, name: str = "A") -> np.ndarray:
     if arr.dtype != target:
         arr = arr.astype(target)
     return arr
+
+
+def as_namespace_matrix(a: Any, xp: Any, name: str = "A") -> Any:
+    """An array of the namespace ``xp`` with at least 2 dimensions in its compute dtype (the
+    rules of :func:`compute_dtype`); a conversion makes a new array on the same device."""
+    if a.ndim < 2:
+        raise ValueError(
+            f"{name} must have at least 2 dimensions (m, n), got shape {tuple(a.shape)}"
+        )
+    dt = a.dtype
+    if xp.isdtype(dt, ("bool", "integral")):
+        target = xp.float64
+    elif xp.isdtype(dt, "real floating"):
+        target = xp.float32 if xp.finfo(dt).bits <= 32 else xp.float64
+    elif xp.isdtype(dt, "complex floating"):
+        target = xp.complex64 if xp.finfo(dt).bits <= 32 else xp.complex128
+    else:
+        raise TypeError(
+            f"{name} must have a numeric dtype (bool, integer, floating or complex), got dtype {dt}"
+        )
+    return a if dt == target else xp.astype(a, target)
+
+
+def namespace_dtype(xp: Any, dtype: Any) -> np.dtype:
+    """The NumPy dtype equal to a compute dtype of the namespace ``xp``."""
+    for name in ("float32", "float64", "complex64", "complex128"):
+        if dtype == getattr(xp, name):
+            return np.dtype(name)
+    raise TypeError(f"no compute dtype matches {dtype}")
 
 
 def core_view(a: np.ndarray) -> np.ndarray:

@@ -1,22 +1,30 @@
 """The registry of compute backends and the runtime choice between them.
 
-A backend module provides ``NAME``, ``availability() -> (usable, reason)``, ``dense_bounds(a)``,
-``estimate_dense(...)`` and ``rayleigh_quotient(a, x)`` over arrays prepared by
-:mod:`specnorm._validate`.
+Every backend is an :class:`~specnorm.backends.xp.XpBackend` (the C++ one a subclass): it says
+whether it can run here and why not, which arrays it owns, and computes the bounds, the iterative
+estimates and the exact reference for the API layer in :mod:`specnorm._api`.
+
+Choice for ``backend="auto"``: arrays of a device backend (CuPy) go to it; everything else (NumPy
+and what converts to NumPy) goes to ``cpp`` when ``specnorm._core`` imports, else to ``numpy``.
+The environment variable ``SPECNORM_BACKEND`` replaces ``"auto"`` by a backend name.
 """
 
 from __future__ import annotations
 
 import os
-from types import ModuleType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from . import cpp
+from . import cpp, cupy, numpy
+from .xp import XpBackend
 
-__all__ = ["BACKENDS", "BackendInfo", "available", "resolve"]
+__all__ = ["BACKENDS", "BackendInfo", "XpBackend", "available", "resolve"]
 
-#: Backends by name, in order of preference for ``backend="auto"``.
-BACKENDS: dict[str, ModuleType] = {cpp.NAME: cpp}
+#: Backends by name; the host backends in order of preference for ``backend="auto"``.
+BACKENDS: dict[str, XpBackend] = {
+    cpp.NAME: cpp.BACKEND,
+    numpy.NAME: numpy.BACKEND,
+    cupy.NAME: cupy.BACKEND,
+}
 
 
 class BackendInfo(NamedTuple):
@@ -28,11 +36,28 @@ class BackendInfo(NamedTuple):
 
 def available() -> dict[str, BackendInfo]:
     """Every known backend with whether it is usable here and why (not)."""
-    return {name: BackendInfo(*mod.availability()) for name, mod in BACKENDS.items()}
+    return {name: BackendInfo(*be.availability()) for name, be in BACKENDS.items()}
 
 
-def resolve(backend: object) -> ModuleType:
-    """The backend module for ``backend`` ("auto" honours the SPECNORM_BACKEND variable)."""
+def _owner(a: Any) -> XpBackend | None:
+    """The device backend whose arrays ``a`` is, if any."""
+    for be in BACKENDS.values():
+        if be.on_device and be.owns(a):
+            return be
+    return None
+
+
+def _describe(a: Any) -> str:
+    kind = type(a)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def resolve(backend: object, a: Any = None) -> XpBackend:
+    """The backend that computes on ``a`` for the ``backend`` argument.
+
+    Raises ValueError for an unknown name, RuntimeError (with the reason) for a backend that
+    cannot run here, and TypeError when ``a`` lives where the named backend cannot read it.
+    """
     choices = ("auto", *BACKENDS)
     if not isinstance(backend, str) or backend not in choices:
         raise ValueError(f"unknown backend {backend!r}; valid backends are {', '.join(choices)}")
@@ -45,14 +70,34 @@ def resolve(backend: object) -> ModuleType:
                     f"{', '.join(choices)}"
                 )
             backend = forced
+    owner = _owner(a) if a is not None else None
     if backend == "auto":
-        for mod in BACKENDS.values():
-            if mod.availability()[0]:
-                return mod
-        reasons = "; ".join(f"{n}: {i.reason}" for n, i in available().items())
+        if owner is not None:
+            return _usable(owner)
+        hosts = [be for be in BACKENDS.values() if not be.on_device]
+        for be in hosts:
+            if be.availability()[0]:
+                return be
+        reasons = "; ".join(f"{be.NAME}: {be.availability()[1]}" for be in hosts)
         raise RuntimeError(f"no specnorm backend is usable here ({reasons})")
-    mod = BACKENDS[backend]
-    usable, reason = mod.availability()
+    chosen = _usable(BACKENDS[backend])
+    if a is not None:
+        if owner is not None and owner is not chosen:
+            raise TypeError(
+                f"A is a {_describe(a)} on the {owner.NAME!r} backend's device and the "
+                f"{chosen.NAME!r} backend was asked for; specnorm never moves a device array to "
+                f"the host: use backend='auto' or {owner.NAME!r}, or copy A to NumPy yourself"
+            )
+        if chosen.on_device and owner is None:
+            raise TypeError(
+                f"the {chosen.NAME!r} backend computes on arrays of its own device; A is a "
+                f"{_describe(a)}: move it there first (for CuPy, cupy.asarray(A))"
+            )
+    return chosen
+
+
+def _usable(be: XpBackend) -> XpBackend:
+    usable, reason = be.availability()
     if not usable:
-        raise RuntimeError(f"the {backend!r} backend is not usable here: {reason}")
-    return mod
+        raise RuntimeError(f"the {be.NAME!r} backend is not usable here: {reason}")
+    return be

@@ -1,4 +1,8 @@
-"""The C++/Eigen core (``specnorm._core``) on NumPy arrays, read in place without copying."""
+"""The C++/Eigen core (``specnorm._core``) on NumPy arrays, read in place without copying.
+
+The iterative methods and the one-pass bounds run in the extension with the GIL released; the
+exact reference (``method="svd"``) is the array-API one of :mod:`specnorm.backends.xp` on NumPy.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +10,53 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import core_view
+from . import numpy as _numpy
+from .xp import XpBackend
+
 NAME = "cpp"
 
-_core: Any = None
-_error = ""
+
+class CppBackend(XpBackend):
+    """The compiled core behind the backend interface of :class:`XpBackend`."""
+
+    def __init__(self) -> None:
+        super().__init__(NAME, load=_numpy._load, check=lambda namespace: (True, ""),
+                         owns=_numpy.owns_host, to_host=np.asarray,
+                         from_host=lambda values, like: np.asarray(values))
+        self._core: Any = None
+        self._error = ""
+
+    def core(self) -> Any:
+        if self._core is None and not self._error:
+            try:
+                from .. import _core as core  # type: ignore[attr-defined]
+            except ImportError as exc:  # the extension was not built, or was removed
+                self._error = f"the compiled extension specnorm._core does not import ({exc})"
+            else:
+                self._core = core
+        return self._core
+
+    def availability(self) -> tuple[bool, str]:
+        if self.core() is None:
+            return False, self._error
+        return True, "the C++ core is built"
+
+    def prepare(self, a: np.ndarray) -> np.ndarray:
+        return core_view(a)
+
+    def dense_bounds(self, a: np.ndarray) -> tuple[bool, float]:
+        finite, upper, _ = self.core().dense_bounds(a)
+        return bool(finite), float(upper)
+
+    def estimate_dense(self, a: np.ndarray, method: str, tol: float, maxiter: int,
+                       basis_size: int, seed: int, v0: np.ndarray,
+                       norm_hint: float) -> dict[str, Any]:
+        return dict(self.core().estimate(a, method, tol, maxiter, basis_size, seed, v0,
+                                         norm_hint))
+
+    def rayleigh_quotient(self, a: np.ndarray, x: np.ndarray) -> float:
+        return float(self.core().rayleigh_quotient(a, x))
 
 
-def _load() -> Any:
-    global _core, _error
-    if _core is None and not _error:
-        try:
-            from .. import _core as core  # type: ignore[attr-defined]
-        except ImportError as exc:  # the extension was not built
-            _error = f"the compiled extension specnorm._core does not import ({exc})"
-        else:
-            _core = core
-    return _core
-
-
-def availability() -> tuple[bool, str]:
-    return (True, "the C++ core is built") if _load() is not None else (False, _error)
-
-
-def dense_bounds(a: np.ndarray) -> tuple[bool, float]:
-    """(all entries finite, a certain upper bound on sigma_1) from one pass over ``a``."""
-    finite, upper, _ = _load().dense_bounds(a)
-    return bool(finite), float(upper)
-
-
-def estimate_dense(a: np.ndarray, method: str, tol: float, maxiter: int, basis_size: int,
-                   seed: int, v0: np.ndarray, norm_hint: float) -> dict[str, Any]:
-    return _load().estimate(a, method, tol, maxiter, basis_size, seed, v0, norm_hint)
-
-
-def rayleigh_quotient(a: np.ndarray, x: np.ndarray) -> float:
-    return float(_load().rayleigh_quotient(a, x))
+BACKEND = CppBackend()

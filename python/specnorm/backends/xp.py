@@ -1,0 +1,641 @@
+"""The methods of the C++ core, written once against the array API standard.
+
+Everything here takes its array namespace ``xp`` as a parameter: with NumPy it is the pure-Python
+fallback (the ``numpy`` backend), with CuPy the GPU backend, and the test suite runs it with
+``array_api_strict`` to prove that only standard operations are used. The algorithms, the stopping
+rule ``||A^H u - sigma v|| <= tol * sigma`` and the product counting are those of
+``cpp/specnorm/*.hpp`` (see the comments there for the mathematics), so every backend returns the
+same fields with the same meaning.
+
+Device discipline: the matrix and every vector of length m or n stay in the input's namespace (on
+its device). What crosses to the host inside a loop are the scalars the stopping rule and the
+recurrences need, fetched together in one transfer per step: for Lanczos the new column of the
+small projected matrix (at most ``basis_size + 2`` numbers), for MINRES two numbers, for power
+iteration two numbers every ``sync_every`` steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from .._validate import as_matrix, as_namespace_matrix, namespace_dtype
+
+__all__ = ["Engine", "Options", "XpBackend"]
+
+#: Rows of A per chunk in the one-pass bounds, so that temporaries stay small.
+CHUNK_ELEMENTS = 1 << 22
+
+
+@dataclass(frozen=True)
+class Options:
+    """The solver options of the C++ core (``Options`` in result.hpp)."""
+
+    tol: float = 1e-6
+    maxiter: int = 10_000
+    basis_size: int = 64
+    seed: int = 0
+    norm_hint: float = 1.0
+    #: Power iteration reads sigma and the residual back every this many steps (1 on the host).
+    sync_every: int = 1
+
+
+@dataclass
+class _Estimate:
+    sigma: float = 0.0
+    lower: float = 0.0
+    residual: float = math.inf
+    u: Any = None
+    v: Any = None
+    iterations: int = 0
+    converged: bool = False
+    bound_kind: str = "none"
+    bound_steps: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sigma": self.sigma, "lower": self.lower, "residual": self.residual,
+                "u": self.u, "v": self.v, "iterations": self.iterations,
+                "converged": self.converged, "bound_kind": self.bound_kind,
+                "bound_steps": self.bound_steps}
+
+
+def product_scale(sigma: float, opt: Options) -> float:
+    """The scale s in A^H (s A x): about 1 / sigma, from the best estimate so far or the hint."""
+    return 1.0 / (sigma if sigma > 0 else (opt.norm_hint if opt.norm_hint > 0 else 1.0))
+
+
+class Engine:
+    """One dense matrix ``a`` (m, n) in namespace ``xp``, with the operations the methods need.
+
+    ``to_host`` turns a small array of the namespace into a NumPy array (the one way data
+    leaves the device); ``from_host`` makes an array of the namespace, on ``a``'s device, from a
+    NumPy array.
+    """
+
+    def __init__(self, xp: Any, a: Any, to_host: Callable[[Any], np.ndarray],
+                 from_host: Callable[[np.ndarray, Any], Any]) -> None:
+        self.xp = xp
+        self.a = a
+        self.m, self.n = (int(d) for d in a.shape)
+        self.dtype = a.dtype
+        self.complex = bool(xp.isdtype(a.dtype, "complex floating"))
+        if self.complex:
+            self.real_dtype = xp.float32 if a.dtype == xp.complex64 else xp.float64
+        else:
+            self.real_dtype = a.dtype
+        self.eps = float(xp.finfo(self.real_dtype).eps)
+        self.host_dtype = np.complex128 if self.complex else np.float64
+        self.device = array_api_compat.device(a)
+        self._to_host = to_host
+        self._from_host = from_host
+
+    # -- transfers -----------------------------------------------------------------------------
+    def fetch(self, *parts: Any) -> list[np.ndarray]:
+        """Host copies of device arrays (0-d or 1-d), in one transfer."""
+        xp = self.xp
+        flat = [xp.reshape(p, (-1,)) for p in parts]
+        common = self.dtype if any(xp.isdtype(p.dtype, "complex floating") for p in flat) \
+            else self.real_dtype
+        joined = xp.concat([xp.astype(p, common) for p in flat]) if flat else None
+        host = np.asarray(self._to_host(joined)) if joined is not None else np.zeros(0)
+        out, start = [], 0
+        for p in flat:
+            size = int(p.shape[0])
+            out.append(host[start:start + size])
+            start += size
+        return out
+
+    def scalars(self, *parts: Any) -> list[float]:
+        """Real 0-d device arrays as Python floats, in one transfer."""
+        return [float(np.real(p[0])) for p in self.fetch(*parts)]
+
+    def device_vector(self, values: np.ndarray) -> Any:
+        """A vector of the namespace in the matrix's dtype from host values."""
+        host = np.asarray(values, dtype=self.host_dtype if self.complex else np.float64)
+        return self.xp.astype(self._from_host(host, self.a), self.dtype)
+
+    # -- vector algebra ------------------------------------------------------------------------
+    def norm(self, x: Any) -> Any:
+        """||x|| as a 0-d array, without overflow or underflow at any scale."""
+        xp = self.xp
+        if self.complex:
+            # Real and imaginary parts apart: complex division by a subnormal real overflows.
+            re, im = xp.real(x), xp.imag(x)
+            big = xp.maximum(xp.max(xp.abs(re)), xp.max(xp.abs(im)))
+            safe = xp.where(big > 0, big, xp.ones_like(big))
+            scaled = xp.stack([xp.linalg.vector_norm(re / safe), xp.linalg.vector_norm(im / safe)])
+            return big * xp.linalg.vector_norm(scaled)
+        big = xp.max(xp.abs(x))
+        safe = xp.where(big > 0, big, xp.ones_like(big))
+        return big * xp.linalg.vector_norm(x / safe)
+
+    def dot(self, x: Any, y: Any) -> Any:
+        """x^H y as a 0-d array."""
+        xp = self.xp
+        return xp.sum(xp.conj(x) * y) if self.complex else xp.sum(x * y)
+
+    def unit(self, size: int) -> Any:
+        e = np.zeros(size)
+        if size:
+            e[0] = 1.0
+        return self.device_vector(e)
+
+    def random_unit(self, source: np.random.Generator, size: int) -> Any:
+        draw = source.standard_normal(size)
+        if self.complex:
+            draw = draw + 1j * source.standard_normal(size)
+        x = self.device_vector(draw)
+        return x / self.norm(x)
+
+    def orthogonalize(self, rows: Any, count: int, x: Any) -> tuple[Any, Any]:
+        """x without its components along the first ``count`` rows of ``rows`` (orthonormal),
+        removed twice, and the coefficients removed."""
+        xp = self.xp
+        if count == 0:
+            return x, xp.zeros((0,), dtype=self.dtype, device=self.device)
+        basis = rows[:count, :]
+        h = None
+        for _ in range(2):
+            g = xp.conj(basis @ xp.conj(x)) if self.complex else basis @ x
+            x = x - g @ basis
+            h = g if h is None else h + g
+        return x, h
+
+    # -- products ------------------------------------------------------------------------------
+    def apply(self, x: Any) -> Any:
+        """A x."""
+        return self.a @ x
+
+    def adjoint(self, y: Any) -> Any:
+        """A^H y, without forming the conjugate of A."""
+        xp = self.xp
+        return xp.conj(xp.conj(y) @ self.a) if self.complex else y @ self.a
+
+    def normal(self, x: Any, scale: float) -> tuple[Any, Any]:
+        """(A x, A^H (scale A x)): two products."""
+        z = self.apply(x)
+        return z, self.adjoint(z * scale)
+
+    # -- the certification shared by every method ----------------------------------------------
+    def certify(self, v_in: Any, opt: Options, est: _Estimate) -> None:
+        """Recomputes the pair for the unit v_in / ||v_in|| from fresh products (see result.hpp)."""
+        if est.iterations >= opt.maxiter:
+            return
+        xp = self.xp
+        v = v_in / self.norm(v_in)
+        both = est.iterations + 2 <= opt.maxiter
+        scale = product_scale(est.sigma, opt)
+        if both:
+            z, w = self.normal(v, scale)
+            est.iterations += 2
+        else:
+            z, w = self.apply(v), None
+            est.iterations += 1
+        s = self.norm(z)
+        s_safe = xp.where(s > 0, s, xp.ones_like(s))
+        if both:
+            res = self.norm(w / (scale * s_safe) - s * v) / s_safe
+            sigma, residual = self.scalars(s, res)
+        else:
+            (sigma,), residual = self.scalars(s), math.inf
+        if not sigma > 0:
+            return
+        est.lower = max(est.lower, sigma)
+        est.sigma = sigma
+        est.u = z / s_safe
+        est.v = v
+        est.residual = residual
+        est.converged = residual <= opt.tol
+
+    def finish(self, est: _Estimate, v: Any) -> dict[str, Any]:
+        if est.u is None:  # every start fell in the null space: a unit pair, sigma = 0
+            est.u = self.unit(self.m)
+            est.v = v
+        return est.as_dict()
+
+    # -- methods -------------------------------------------------------------------------------
+    def power(self, v0: Any, opt: Options) -> dict[str, Any]:
+        """Power iteration on A^H A (power.hpp)."""
+        xp = self.xp
+        est = _Estimate(bound_kind="power")
+        source = np.random.default_rng(opt.seed)
+        v = v0 / self.norm(v0)
+        if opt.maxiter < 2:
+            self.certify(v, opt, est)
+            est.bound_steps = 1
+            return self.finish(est, v)
+        steps, fresh, check = 1, 0, True
+        every = max(1, int(opt.sync_every))
+        while est.iterations + 2 <= opt.maxiter:
+            scale = product_scale(est.sigma, opt)
+            z, w = self.normal(v, scale)
+            est.iterations += 2
+            s = self.norm(z)
+            s_safe = xp.where(s > 0, s, xp.ones_like(s))
+            adj_u = w / (scale * s_safe)  # A^H u
+            res = self.norm(adj_u - s * v) / s_safe
+            last = est.iterations + 2 > opt.maxiter
+            if check or last or steps % every == 0:
+                check = False
+                sigma, residual = self.scalars(s, res)
+                if not sigma > 0:
+                    # A v = 0 for a nonzero A (checked by the caller): a start in the null space.
+                    if fresh == 3:
+                        break
+                    fresh += 1
+                    est.bound_kind = "none"
+                    v = self.random_unit(source, self.n)
+                    check = True
+                    continue
+                est.sigma = sigma
+                est.lower = max(est.lower, sigma)
+                est.u = z / s_safe
+                est.v = v
+                est.bound_steps = steps
+                est.residual = residual
+                if residual <= opt.tol:
+                    est.converged = True
+                    break
+            an = self.norm(adj_u)
+            v = adj_u / xp.where(an > 0, an, xp.ones_like(an))
+            steps += 1
+        return self.finish(est, v)
+
+    def lanczos(self, v0: Any, opt: Options) -> dict[str, Any]:
+        """Golub-Kahan-Lanczos bidiagonalization with full reorthogonalization and thick restarts
+        (lanczos.hpp). The bases live in the namespace, one vector per row; the small projected
+        matrix B lives on the host."""
+        xp = self.xp
+        m, n = self.m, self.n
+        kmax = max(2, min(opt.basis_size, n))
+        tiny = 16.0 * self.eps
+        est = _Estimate(bound_kind="lanczos")
+        source = np.random.default_rng(opt.seed)
+
+        def empty(rows: int, cols: int) -> Any:
+            return xp.zeros((rows, cols), dtype=self.dtype, device=self.device)
+
+        P, Q, R = empty(kmax + 1, n), empty(kmax, m), empty(kmax, n)  # R = A^H Q, row by row
+        B = np.zeros((kmax, kmax), dtype=self.host_dtype)
+        best = v0 / self.norm(v0)
+        estimate = 0.0
+        P[0, :] = best
+        j, first_cycle, fresh = 0, True, 0
+
+        def reset(start: Any) -> None:
+            nonlocal P, Q, R, B, j, first_cycle
+            P, Q, R = empty(kmax + 1, n), empty(kmax, m), empty(kmax, n)
+            B = np.zeros((kmax, kmax), dtype=self.host_dtype)
+            P[0, :] = start
+            j, first_cycle = 0, False
+
+        while est.iterations + 4 <= opt.maxiter:
+            scale = product_scale(estimate, opt)
+            q, w = self.normal(P[j, :], scale)
+            est.iterations += 2
+            before = self.norm(q)
+            q, h = self.orthogonalize(Q, j, q)
+            alpha = self.norm(q)
+            # alpha ~ 0: A p_j lies in span(Q), the pair of spaces is invariant.
+            ok = (alpha > tiny * before) & (alpha > 0)
+            alpha_safe = xp.where(ok, alpha, xp.ones_like(alpha))
+            q = xp.where(ok, q / alpha_safe, xp.zeros_like(q))
+            r = w if j == 0 else w - (h * scale) @ R[:j, :]
+            r = xp.where(ok, r / (scale * alpha_safe), xp.zeros_like(r))
+            Q[j, :] = q
+            R[j, :] = r
+            before_r = self.norm(r)
+            r, _ = self.orthogonalize(P, j + 1, r)
+            beta_dev = self.norm(r)
+            h_host, tail = self.fetch(h, xp.stack([alpha, xp.astype(ok, self.real_dtype),
+                                                   before_r, beta_dev]))
+            alpha_h, ok_h, before_r_h, beta = (float(np.real(t)) for t in tail)
+            B[:j, j] = h_host
+            B[j, j] = alpha_h if ok_h else 0.0
+            if beta <= tiny * before_r_h or beta == 0.0:
+                beta = 0.0
+            j += 1
+            if first_cycle:
+                est.bound_steps = j
+
+            # The top Ritz pair from the eigenproblem of the scaled B^H B.
+            bj = B[:j, :j]
+            b_max = float(np.max(np.abs(bj)))
+            b_scale = b_max if b_max > 0 else 1.0
+            bs = bj / b_scale
+            values, vectors = np.linalg.eigh(bs.conj().T @ bs)
+            s1 = b_scale * math.sqrt(max(0.0, float(values[-1])))
+            right = vectors[:, -1]
+            ritz_residual = (beta * abs(complex(bs[j - 1, :] @ right)) * (b_scale / s1)
+                             if s1 > 0 else beta)
+            estimate = s1
+
+            if not s1 > 0:
+                # Only a start in the null space of A gets here (A != 0 is checked by the caller).
+                if fresh == 3:
+                    break
+                fresh += 1
+                best = self.random_unit(source, n)
+                reset(best)
+                est.bound_kind = "none"
+                continue
+            best = self.device_vector(right) @ P[:j, :]
+            if ritz_residual <= opt.tol * s1 or beta == 0.0:
+                self.certify(best, opt, est)
+                if est.converged:
+                    return est.as_dict()
+                # Rounding made the recurrence optimistic: start again from the certified vector.
+                reset(est.v if est.v is not None else best)
+                continue
+            P[j, :] = r / beta_dev
+            if j == kmax:
+                # Thick restart: keep the leading half of the Ritz triplets and p_{j+1}.
+                keep = kmax // 2
+                left, values_b, right_h = np.linalg.svd(bj)
+                v_keep = self.device_vector(right_h[:keep, :].conj().reshape(-1))
+                u_keep = self.device_vector(left[:, :keep].T.reshape(-1))
+                v_keep = xp.reshape(v_keep, (keep, j))
+                u_keep = xp.reshape(u_keep, (keep, j))
+                p_kept, q_kept, r_kept = v_keep @ P[:j, :], u_keep @ Q[:j, :], u_keep @ R[:j, :]
+                following = P[j, :]
+                P, Q, R = empty(kmax + 1, n), empty(kmax, m), empty(kmax, n)
+                B = np.zeros((kmax, kmax), dtype=self.host_dtype)
+                P[:keep, :] = p_kept
+                P[keep, :] = following
+                Q[:keep, :] = q_kept
+                R[:keep, :] = r_kept
+                B[np.arange(keep), np.arange(keep)] = values_b[:keep]
+                j, first_cycle = keep, False
+        self.certify(best, opt, est)
+        return self.finish(est, best)
+
+    def _minres(self, ref: float, shift: float, b: Any, steps: int, rtol: float,
+                est: _Estimate) -> Any:
+        """About (A^H A / ref^2 - shift I)^{-1} b by at most ``steps`` MINRES steps
+        (rayleigh.hpp)."""
+        xp = self.xp
+        x = xp.zeros_like(b)
+        v_prev, w, w_prev = xp.zeros_like(b), xp.zeros_like(b), xp.zeros_like(b)
+        (beta,) = self.scalars(self.norm(b))
+        if not beta > 0:
+            return x
+        v = b / beta
+        beta1 = beta
+        c, s, dbar, eps_next, phibar = -1.0, 0.0, 0.0, 0.0, beta1
+        tiny = float(np.finfo(np.float32 if self.eps > 1e-10 else np.float64).tiny)
+        for k in range(steps):
+            _, y = self.normal(v, 1.0 / ref)
+            est.iterations += 2
+            y = y / ref - shift * v
+            if k > 0:
+                y = y - beta * v_prev
+            alpha_dev = xp.real(self.dot(v, y)) if self.complex else self.dot(v, y)
+            y = y - alpha_dev * v
+            alpha, beta = self.scalars(alpha_dev, self.norm(y))
+            eps_k = eps_next
+            delta = c * dbar + s * alpha
+            gbar = s * dbar - c * alpha
+            eps_next = s * beta
+            dbar = -c * beta
+            gamma = max(math.hypot(gbar, beta), tiny)
+            c, s = gbar / gamma, beta / gamma
+            phi = c * phibar
+            phibar = s * phibar
+            w_new = (v - eps_k * w_prev - delta * w) / gamma
+            w_prev, w = w, w_new
+            x = x + phi * w
+            if not beta > 0 or phibar <= rtol * beta1:
+                break
+            v_prev = v
+            v = y / beta
+        return x
+
+    def rayleigh(self, v0: Any, opt: Options) -> dict[str, Any]:
+        """A Lanczos start refined by Rayleigh-quotient iteration (rayleigh.hpp)."""
+        start = replace(opt, tol=max(opt.tol, min(1e-2, math.sqrt(opt.tol))))
+        first = self.lanczos(v0, start)
+        est = _Estimate(**{k: first[k] for k in _Estimate().as_dict()})
+        if est.converged and est.residual <= opt.tol:
+            return est.as_dict()
+        if not est.sigma > 0:
+            return est.as_dict()
+        est.converged = False
+        inner = min(24, max(2, self.n))
+        v, zh, sigma = est.v, est.u, est.sigma
+        while est.iterations + 2 * inner + 1 + 2 <= opt.maxiter:
+            x = self._minres(sigma, 1.0, v, inner, 1e-3, est)
+            x = x - v * self.dot(v, x)
+            x = x - v * self.dot(v, x)
+            (xn,) = self.scalars(self.norm(x))
+            if not xn > 0:
+                break
+            x = x / xn
+            ax = self.apply(x) / sigma
+            est.iterations += 1
+            zn_d, an_d, h12_d = self.fetch(self.norm(zh), self.norm(ax), self.dot(zh, ax))
+            zn, an = float(np.real(zn_d[0])), float(np.real(an_d[0]))
+            h12 = complex(h12_d[0]) if self.complex else float(np.real(h12_d[0]))
+            h11, h22 = zn * zn, an * an
+            off = abs(h12)
+            lam = 0.5 * (h11 + h22) + math.hypot(0.5 * (h11 - h22), off)
+            if off > 0:
+                c1, c2 = h12, lam - h11
+            elif h22 > h11:
+                c1, c2 = 0.0, 1.0
+            else:
+                break  # x adds nothing
+            if not lam > h11:
+                break  # no progress is possible at this precision
+            cn = math.hypot(abs(c1), abs(c2))
+            v = v * (c1 / cn) + x * (c2 / cn)
+            self.certify(v, opt, est)
+            if est.converged:
+                return est.as_dict()
+            v, zh, sigma = est.v, est.u, est.sigma
+        # Inexact solves can stall near the working precision: Lanczos finishes the job.
+        if not est.converged and est.iterations + 4 <= opt.maxiter:
+            rest = replace(opt, maxiter=opt.maxiter - est.iterations)
+            tail = self.lanczos(est.v, rest)
+            tail["iterations"] += est.iterations
+            tail["lower"] = max(tail["lower"], est.lower)
+            tail["bound_kind"], tail["bound_steps"] = est.bound_kind, est.bound_steps
+            if tail["sigma"] >= est.sigma or tail["converged"]:
+                return tail
+            est.iterations = tail["iterations"]
+        return est.as_dict()
+
+    def run(self, method: str, v0: Any, opt: Options) -> dict[str, Any]:
+        if method == "power":
+            return self.power(v0, opt)
+        if method == "lanczos":
+            return self.lanczos(v0, opt)
+        if method == "rayleigh":
+            return self.rayleigh(v0, opt)
+        raise ValueError(f"unknown iterative method {method!r}")
+
+    # -- one-pass quantities and the exact reference -------------------------------------------
+    def rayleigh_quotient(self, x: Any) -> float:
+        """||A x|| / ||x|| for nonzero x: one product."""
+        (value,) = self.scalars(self.norm(self.apply(x / self.norm(x))))
+        return value
+
+    def dense_bounds(self) -> tuple[bool, float]:
+        """(every entry finite, min(||A||_F, sqrt(||A||_1 ||A||_inf))) from one pass over A in
+        row blocks (a second, scaled pass only when squares overflow or underflow in float64)."""
+        xp = self.xp
+        a, m, n = self.a, self.m, self.n
+        rows = max(1, CHUNK_ELEMENTS // max(n, 1))
+
+        def sweep(scale: float | None) -> tuple[Any, ...]:
+            finite = xp.asarray(True, device=self.device)
+            big = xp.zeros((), dtype=xp.float64, device=self.device)
+            cols = xp.zeros((n,), dtype=xp.float64, device=self.device)
+            row_max = xp.zeros((), dtype=xp.float64, device=self.device)
+            squares = xp.zeros((), dtype=xp.float64, device=self.device)
+            for r0 in range(0, m, rows):
+                block = a[r0:min(r0 + rows, m), :]
+                mag = xp.astype(xp.abs(block), xp.float64)
+                if scale is None:
+                    finite = finite & xp.all(xp.isfinite(block))
+                    big = xp.maximum(big, xp.max(mag))
+                else:
+                    mag = mag / scale
+                cols = cols + xp.sum(mag, axis=0)
+                row_max = xp.maximum(row_max, xp.max(xp.sum(mag, axis=1)))
+                squares = squares + xp.sum(mag * mag)
+            f = xp.astype(finite, xp.float64)
+            return self._host_floats(f, big, xp.max(cols), row_max, squares)
+
+        finite, big, norm1, norm_inf, squares = sweep(None)
+        if not finite:
+            return False, math.nan
+        overflow = not (math.isfinite(norm1) and math.isfinite(norm_inf)
+                        and math.isfinite(squares))
+        underflow = big > 0 and (norm1 == 0 or squares < 1e-280)
+        scale = 1.0
+        if (overflow or underflow) and big > 0:
+            _, _, norm1, norm_inf, squares = sweep(big)
+            scale = big
+        upper = min(math.sqrt(squares), math.sqrt(norm1) * math.sqrt(norm_inf)) * scale
+        return True, upper
+
+    def _host_floats(self, *parts: Any) -> tuple[float, ...]:
+        xp = self.xp
+        joined = xp.stack([xp.astype(p, xp.float64) for p in parts])
+        return tuple(float(t) for t in np.asarray(self._to_host(joined)))
+
+    def svd(self) -> dict[str, Any]:
+        """The exact top triplet from the namespace's SVD, with a certain bracket."""
+        xp = self.xp
+        left, values, right_h = xp.linalg.svd(self.a, full_matrices=False)
+        u = left[:, 0]
+        v = xp.conj(right_h[0, :]) if self.complex else right_h[0, :]
+        s = values[0]
+        s_safe = xp.where(s > 0, s, xp.ones_like(s))
+        sigma, image, residual = self.scalars(
+            s, self.norm(self.apply(v)), self.norm(self.adjoint(u) - s * v) / s_safe)
+        # LAPACK's singular values are exact for a matrix within p(m, n) * eps * ||A|| of A.
+        upper = sigma * (1.0 + 4.0 * max(self.m, self.n) * self.eps)
+        return {"sigma": sigma, "lower": min(image, sigma), "upper": upper, "u": u, "v": v,
+                "residual": residual if sigma > 0 else 0.0, "iterations": 2, "converged": True}
+
+
+class XpBackend:
+    """A backend that runs :class:`Engine` on one array namespace.
+
+    Parameters
+    ----------
+    name : str
+        The backend's name in the registry.
+    load : callable
+        Returns the array namespace (imported only when first needed), or raises ImportError.
+    check : callable
+        ``check(namespace) -> (usable, reason)``: whether the namespace can run here.
+    owns : callable
+        Whether an input array belongs to this backend's namespace (must not import it).
+    to_host, from_host : callable
+        ``to_host(x) -> numpy.ndarray`` and ``from_host(values, like) -> array`` on the device of
+        ``like``.
+    sync_every : int
+        How often power iteration reads its stopping test back from the device.
+    on_device : bool
+        Whether arrays of this backend live off the host (their input is never moved there).
+    """
+
+    def __init__(self, name: str, load: Callable[[], Any],
+                 check: Callable[[Any], tuple[bool, str]], owns: Callable[[Any], bool],
+                 to_host: Callable[[Any], np.ndarray], from_host: Callable[[np.ndarray, Any], Any],
+                 sync_every: int = 1, on_device: bool = False) -> None:
+        self.NAME = name
+        self._load = load
+        self._check = check
+        self._owns = owns
+        self.to_host = to_host
+        self._from_host = from_host
+        self.sync_every = sync_every
+        self.on_device = on_device
+        self._namespace: Any = None
+        self._status: tuple[bool, str] | None = None
+
+    @property
+    def xp(self) -> Any:
+        if self._namespace is None:
+            self._namespace = self._load()
+        return self._namespace
+
+    def availability(self) -> tuple[bool, str]:
+        if self._status is None:
+            try:
+                namespace = self.xp
+            except ImportError as exc:
+                self._status = (False, str(exc))
+            else:
+                self._status = self._check(namespace)
+        return self._status
+
+    def owns(self, a: Any) -> bool:
+        return self._owns(a)
+
+    def from_host(self, values: np.ndarray, like: Any) -> Any:
+        return self._from_host(values, like)
+
+    def engine(self, a: Any) -> Engine:
+        return Engine(self.xp, a, self.to_host, self._from_host)
+
+    # The interface the API layer uses (shared with the cpp backend).
+    def as_matrix(self, a: Any) -> Any:
+        """The validated input in its compute dtype: an array of this backend's namespace for a
+        device backend, a NumPy array for a host backend."""
+        return as_namespace_matrix(a, self.xp) if self.on_device else as_matrix(a)
+
+    def numpy_dtype(self, a: Any) -> np.dtype:
+        return namespace_dtype(self.xp, a.dtype) if self.on_device else np.dtype(a.dtype)
+
+    def unit(self, size: int, like: Any) -> Any:
+        """The first unit vector of length ``size`` beside ``like``."""
+        return self.engine(like).unit(size)
+
+    def prepare(self, a: Any) -> Any:
+        """The array the compute methods read (the cpp backend may make one aligned copy)."""
+        return a
+
+    def dense_bounds(self, a: Any) -> tuple[bool, float]:
+        return self.engine(a).dense_bounds()
+
+    def estimate_dense(self, a: Any, method: str, tol: float, maxiter: int, basis_size: int,
+                       seed: int, v0: Any, norm_hint: float) -> dict[str, Any]:
+        opt = Options(tol=tol, maxiter=maxiter, basis_size=basis_size, seed=seed,
+                      norm_hint=norm_hint, sync_every=self.sync_every)
+        return self.engine(a).run(method, v0, opt)
+
+    def svd(self, a: Any) -> dict[str, Any]:
+        return self.engine(a).svd()
+
+    def rayleigh_quotient(self, a: Any, x: Any) -> float:
+        return self.engine(a).rayleigh_quotient(x)
