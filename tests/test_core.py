@@ -40,10 +40,10 @@ def kinds_for(method: str) -> tuple[str, ...]:
 @pytest.mark.parametrize("method", METHODS)
 @settings(max_examples=60)
 @given(data=st.data())
-def test_sigma_agrees_with_known_spectrum(method, data):
+def test_sigma_agrees_with_known_spectrum(backend, method, data):
     case = data.draw(matrices(kinds=kinds_for(method)))
     tol = 1e-8 if np.finfo(case.matrix.dtype).eps < 1e-10 else 1e-5
-    est = sn.estimate(case.matrix, method, tol=tol, seed=0, maxiter=100_000)
+    est = backend.estimate(case.matrix, method, tol=tol, seed=0, maxiter=100_000)
     room = 2 * requested(method, case.matrix.dtype, case.matrix.shape, tol)
     room += allowance(case.matrix.dtype, case.matrix.shape)
     if case.sigma == 0:
@@ -59,8 +59,8 @@ def test_sigma_agrees_with_known_spectrum(method, data):
 
 @pytest.mark.parametrize("method", METHODS)
 @given(case=matrices(kinds=EASY_KINDS))
-def test_singular_vectors_satisfy_av_equals_sigma_u(method, case):
-    est = sn.estimate(case.matrix, method, tol=1e-5, seed=1)
+def test_singular_vectors_satisfy_av_equals_sigma_u(backend, method, case):
+    est = backend.estimate(case.matrix, method, tol=1e-5, seed=1)
     room = allowance(case.matrix.dtype, case.matrix.shape)
     assert np.linalg.norm(est.v) == pytest.approx(1.0, abs=room)
     assert np.linalg.norm(est.u) == pytest.approx(1.0, abs=room)
@@ -76,23 +76,23 @@ def test_singular_vectors_satisfy_av_equals_sigma_u(method, case):
 
 @pytest.mark.parametrize("method", ITERATIVE)
 @given(case=matrices(kinds=EASY_KINDS), c=st.floats(-1e3, 1e3).filter(lambda c: abs(c) > 1e-3))
-def test_sigma_of_scaled_matrix_is_scaled_sigma(method, case, c):
+def test_sigma_of_scaled_matrix_is_scaled_sigma(backend, method, case, c):
     a = case.matrix
     scaled = (a * a.dtype.type(c)).astype(a.dtype)
     if not np.all(np.isfinite(scaled)):
         return
-    s1 = sn.sigma(a, method, tol=1e-5, seed=3)
-    s2 = sn.sigma(scaled, method, tol=1e-5, seed=3)
+    s1 = backend.sigma(a, method, tol=1e-5, seed=3)
+    s2 = backend.sigma(scaled, method, tol=1e-5, seed=3)
     room = 4 * requested(method, a.dtype, a.shape, 1e-5) + 4 * allowance(a.dtype, a.shape)
     assert s2 == pytest.approx(abs(complex(a.dtype.type(c))) * s1, rel=room, abs=1e-300)
 
 
 @pytest.mark.parametrize("method", ITERATIVE)
 @given(case=matrices(kinds=EASY_KINDS))
-def test_sigma_of_adjoint_equals_sigma(method, case):
+def test_sigma_of_adjoint_equals_sigma(backend, method, case):
     a = case.matrix
-    s1 = sn.sigma(a, method, tol=1e-5, seed=4)
-    s2 = sn.sigma(a.conj().T, method, tol=1e-5, seed=4)
+    s1 = backend.sigma(a, method, tol=1e-5, seed=4)
+    s2 = backend.sigma(a.conj().T, method, tol=1e-5, seed=4)
     room = 4 * requested(method, a.dtype, a.shape, 1e-5) + 4 * allowance(a.dtype, a.shape)
     assert s2 == pytest.approx(s1, rel=room, abs=1e-300)
 
@@ -100,11 +100,11 @@ def test_sigma_of_adjoint_equals_sigma(method, case):
 @pytest.mark.parametrize("method", ITERATIVE)
 @given(case=matrices(kinds=EASY_KINDS, dtype=st.sampled_from([np.float64, np.complex128])),
        seed=st.integers(0, 2**32 - 1))
-def test_sigma_invariant_under_unitary_left_factor(method, case, seed):
+def test_sigma_invariant_under_unitary_left_factor(backend, method, case, seed):
     a = case.matrix
     rng = np.random.default_rng(seed)
     q, _ = np.linalg.qr(rng.standard_normal((a.shape[0], a.shape[0])))
-    est = sn.estimate(q @ a, method, tol=1e-9, seed=5)
+    est = backend.estimate(q @ a, method, tol=1e-9, seed=5)
     if not est.converged:  # power iteration on a near-repeated top value may run out of budget
         assert method == "power"
         return
@@ -113,8 +113,8 @@ def test_sigma_invariant_under_unitary_left_factor(method, case, seed):
 
 @pytest.mark.parametrize("method", ITERATIVE)
 @given(case=matrices(kinds=EASY_KINDS, dtype=st.just(np.float64)), seed=st.integers(0, 999))
-def test_norm_inequalities_hold(method, case, seed):
-    est = sn.estimate(case.matrix, method, tol=1e-10, seed=seed)
+def test_norm_inequalities_hold(backend, method, case, seed):
+    est = backend.estimate(case.matrix, method, tol=1e-10, seed=seed)
     if not est.converged:  # power iteration on a near-repeated top value may run out of budget
         assert method == "power"
         assert est.lower <= case.sigma * (1 + 1e-12)
@@ -134,9 +134,9 @@ def test_norm_inequalities_hold(method, case, seed):
 
 
 @pytest.mark.parametrize("method", ITERATIVE)
-def test_power_like_methods_escape_the_all_ones_trap(method):
+def test_power_like_methods_escape_the_all_ones_trap(backend, method):
     a = np.array([[1.0, -1.0], [-1.0, 1.0]])
-    assert sn.sigma(a, method, seed=0) == pytest.approx(2.0, rel=1e-12)
+    assert backend.sigma(a, method, seed=0) == pytest.approx(2.0, rel=1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -148,12 +148,12 @@ def test_power_like_methods_escape_the_all_ones_trap(method):
     pytest.param([5.0, 4.0, 1.0] + [0.0] * 17, id="rank-deficient"),
 ])
 @pytest.mark.parametrize("shape", [(20, 20), (60, 20), (20, 60)], ids=["square", "tall", "wide"])
-def test_hard_spectra_on_every_method_and_dtype(dtype, method, spectrum, shape):
+def test_hard_spectra_on_every_method_and_dtype(backend, dtype, method, spectrum, shape):
     s = np.array(spectrum[: min(shape)])
     a = matrix_with_spectrum(s, shape, dtype=dtype, seed=7)
     tol = 1e-4 if np.dtype(dtype).itemsize in (4, 8) and np.dtype(dtype).kind == "f" \
         and np.dtype(dtype) == np.float32 else 1e-4 if np.dtype(dtype) == np.complex64 else 1e-8
-    est = sn.estimate(a, method, tol=tol, seed=0, maxiter=200_000)
+    est = backend.estimate(a, method, tol=tol, seed=0, maxiter=200_000)
     assert est.converged
     room = 2 * requested(method, np.dtype(dtype), shape, tol) + allowance(np.dtype(dtype), shape)
     assert est.sigma == pytest.approx(s[0], rel=room)
@@ -163,10 +163,10 @@ def test_hard_spectra_on_every_method_and_dtype(dtype, method, spectrum, shape):
 @pytest.mark.parametrize("method", (*ITERATIVE, "svd"))
 @pytest.mark.parametrize("scale", [1e30, 1e-30])
 @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
-def test_float32_extreme_scales_neither_overflow_nor_underflow(method, scale, dtype):
+def test_float32_extreme_scales_neither_overflow_nor_underflow(backend, method, scale, dtype):
     s = scale * np.array([1.0, 0.7, 0.3, 0.1, 0.01])
     a = matrix_with_spectrum(s, (30, 5), dtype=dtype, seed=2)
-    est = sn.estimate(a, method, tol=1e-4, seed=0)
+    est = backend.estimate(a, method, tol=1e-4, seed=0)
     assert np.isfinite(est.sigma) and est.converged
     assert est.sigma == pytest.approx(s[0], rel=1e-3)
     assert est.lower <= s[0] * (1 + 1e-5) and est.upper >= s[0] * (1 - 1e-5)
@@ -174,15 +174,15 @@ def test_float32_extreme_scales_neither_overflow_nor_underflow(method, scale, dt
 
 @pytest.mark.parametrize("shape", [(1, 7), (7, 1), (1, 1), (1, 300), (300, 1)])
 @pytest.mark.parametrize("method", METHODS)
-def test_vectors_as_matrices(shape, method):
+def test_vectors_as_matrices(backend, shape, method):
     a = np.random.default_rng(0).standard_normal(shape)
-    assert sn.sigma(a, method, seed=0) == pytest.approx(np.linalg.norm(a), rel=1e-12)
+    assert backend.sigma(a, method, seed=0) == pytest.approx(np.linalg.norm(a), rel=1e-12)
 
 
-def test_power_iteration_reports_no_convergence_but_a_true_lower_bound():
+def test_power_iteration_reports_no_convergence_but_a_true_lower_bound(backend):
     s = np.array([1.0, 0.999] + [0.5] * 38)
     a = matrix_with_spectrum(s, (40, 40), seed=11)
-    est = sn.estimate(a, "power", tol=1e-10, maxiter=50, seed=0)
+    est = backend.estimate(a, "power", tol=1e-10, maxiter=50, seed=0)
     assert not est.converged
     assert est.iterations <= 50
     assert est.lower <= 1.0 + 1e-12
@@ -191,9 +191,9 @@ def test_power_iteration_reports_no_convergence_but_a_true_lower_bound():
 
 @pytest.mark.parametrize("method", ITERATIVE)
 @pytest.mark.parametrize("maxiter", [1, 2, 3, 5])
-def test_maxiter_bounds_the_products(method, maxiter):
+def test_maxiter_bounds_the_products(backend, method, maxiter):
     a = np.random.default_rng(0).standard_normal((50, 40))
-    est = sn.estimate(a, method, tol=1e-12, maxiter=maxiter, seed=0)
+    est = backend.estimate(a, method, tol=1e-12, maxiter=maxiter, seed=0)
     assert est.iterations <= maxiter
     assert est.lower <= np.linalg.norm(a, 2) * (1 + 1e-12)
     assert est.upper >= np.linalg.norm(a, 2) * (1 - 1e-12)
@@ -201,46 +201,46 @@ def test_maxiter_bounds_the_products(method, maxiter):
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("shape", [(0, 0), (0, 5), (5, 0), (4, 6)])
-def test_empty_and_zero_matrices_have_sigma_zero(method, shape):
+def test_empty_and_zero_matrices_have_sigma_zero(backend, method, shape):
     a = np.zeros(shape)
-    est = sn.estimate(a, method, seed=0)
+    est = backend.estimate(a, method, seed=0)
     assert est.sigma == 0.0 and est.lower == 0.0 and est.upper == 0.0
     assert est.converged and est.residual == 0.0
     assert np.all(np.isfinite(est.u)) and np.all(np.isfinite(est.v))
 
 
 @pytest.mark.parametrize("method", ITERATIVE)
-def test_same_seed_gives_bit_identical_answers(method):
+def test_same_seed_gives_bit_identical_answers(backend, method):
     a = np.random.default_rng(5).standard_normal((300, 200))
-    e1 = sn.estimate(a, method, seed=42)
-    e2 = sn.estimate(a, method, seed=np.random.default_rng(42))
+    e1 = backend.estimate(a, method, seed=42)
+    e2 = backend.estimate(a, method, seed=np.random.default_rng(42))
     assert e1.sigma == e2.sigma and e1.iterations == e2.iterations
     assert np.array_equal(e1.v, e2.v)
 
 
 @pytest.mark.parametrize("method", ITERATIVE)
-def test_warm_start_converges_at_once(method):
+def test_warm_start_converges_at_once(backend, method):
     a = np.random.default_rng(6).standard_normal((200, 150))
-    first = sn.estimate(a, method, tol=1e-10, seed=0)
-    again = sn.estimate(a, method, tol=1e-8, v0=first.v)
+    first = backend.estimate(a, method, tol=1e-10, seed=0)
+    again = backend.estimate(a, method, tol=1e-8, v0=first.v)
     assert again.converged and again.iterations <= 6
     assert again.confidence == 1.0  # a chosen start supports only the certain bound
     assert again.sigma == pytest.approx(first.sigma, rel=1e-8)
 
 
-def test_lanczos_needs_far_fewer_products_than_power_on_a_small_gap():
+def test_lanczos_needs_far_fewer_products_than_power_on_a_small_gap(backend):
     s = np.concatenate([[1.0, 0.99], np.linspace(0.9, 0.1, 198)])
     a = matrix_with_spectrum(s, (300, 200), seed=3)
-    power = sn.estimate(a, "power", tol=1e-8, seed=0, maxiter=100_000)
-    lanczos = sn.estimate(a, "lanczos", tol=1e-8, seed=0)
+    power = backend.estimate(a, "power", tol=1e-8, seed=0, maxiter=100_000)
+    lanczos = backend.estimate(a, "lanczos", tol=1e-8, seed=0)
     assert power.converged and lanczos.converged
     assert lanczos.iterations * 5 < power.iterations
 
 
 @pytest.mark.parametrize("method", ITERATIVE)
-def test_bracket_tightens_with_a_random_start(method):
+def test_bracket_tightens_with_a_random_start(backend, method):
     a = np.random.default_rng(8).standard_normal((400, 300))
-    est = sn.estimate(a, method, tol=1e-8, seed=0)
+    est = backend.estimate(a, method, tol=1e-8, seed=0)
     true = np.linalg.norm(a, 2)
     assert est.lower <= true <= est.upper
     assert est.confidence == pytest.approx(0.999)
@@ -248,38 +248,39 @@ def test_bracket_tightens_with_a_random_start(method):
 
 
 @pytest.mark.parametrize("method", ITERATIVE)
-def test_stacks_give_an_array_over_leading_dimensions(method):
+def test_stacks_give_an_array_over_leading_dimensions(backend, method):
     rng = np.random.default_rng(9)
     a = rng.standard_normal((3, 2, 30, 20))
     a[1, 0] = 0.0
-    est = sn.estimate(a, method, tol=1e-8, seed=0)
+    est = backend.estimate(a, method, tol=1e-8, seed=0)
     assert est.sigma.shape == (3, 2) and est.u.shape == (3, 2, 30) and est.v.shape == (3, 2, 20)
     expected = np.linalg.svd(a, compute_uv=False)[..., 0]
     np.testing.assert_allclose(est.sigma, expected, rtol=1e-7)
     assert est.sigma[1, 0] == 0.0
-    assert sn.sigma(np.zeros((0, 4, 4))).shape == (0,)
+    assert backend.sigma(np.zeros((0, 4, 4))).shape == (0,)
 
 
-def test_sigma_many_keeps_the_input_order():
+def test_sigma_many_keeps_the_input_order(backend):
     rng = np.random.default_rng(10)
     mats = [rng.standard_normal(s) for s in [(5, 3), (40, 70), (1, 9), (100, 100)]]
-    got = sn.sigma_many(mats, tol=1e-10, seed=0)
+    # sigma_many takes a list of matrices of the backend's array type.
+    got = sn.sigma_many([backend.put(m) for m in mats], tol=1e-10, seed=0, backend=backend.name)
     np.testing.assert_allclose(got, [np.linalg.norm(m, 2) for m in mats], rtol=1e-9)
     assert got.shape == (4,) and got.dtype == np.float64
 
 
-def test_rayleigh_quotient_is_a_lower_bound():
+def test_rayleigh_quotient_is_a_lower_bound(backend):
     rng = np.random.default_rng(12)
     a = rng.standard_normal((30, 20)) + 1j * rng.standard_normal((30, 20))
     x = rng.standard_normal(20)
-    rq = sn.rayleigh_quotient(a, x)
+    rq = backend.rayleigh_quotient(a, x)
     assert rq == pytest.approx(np.linalg.norm(a @ x) / np.linalg.norm(x), rel=1e-12)
     assert rq <= np.linalg.norm(a, 2)
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_specnorm_passes_the_users_estimator_check(method):
+def test_specnorm_passes_the_users_estimator_check(backend, method):
     # Power iteration needs ~log(1/rtol) / (1 - s2/s1) steps on the checker's tiny gaps (1e-6).
     budget = 10**8 if method == "power" else 200_000
-    check_norm_estimator(lambda A: sn.sigma(A, method, tol=1e-9, seed=0, maxiter=budget),
+    check_norm_estimator(lambda A: backend.sigma(A, method, tol=1e-9, seed=0, maxiter=budget),
                          max_examples=60)

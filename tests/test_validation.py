@@ -17,58 +17,76 @@ def a():
     return np.random.default_rng(0).standard_normal((30, 20))
 
 
+# --- bad input on every backend ---------------------------------------------------------------
+# These cases exist for any array type, so each backend (cpp, numpy and the array_api_strict
+# stand-in for CuPy) must raise the same exception with the same message: `backend.put` moves the
+# input to the backend's array type and the call names that backend.
+
+
 @pytest.mark.parametrize("bad", [np.float64(3.0), np.ones(5), [1.0, 2.0]])
-def test_fewer_than_two_dimensions_is_a_value_error(bad):
+def test_fewer_than_two_dimensions_is_a_value_error(backend, bad):
     with pytest.raises(ValueError, match="at least 2 dimensions"):
-        sn.sigma(bad)
+        backend.sigma(bad)
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        backend.estimate(bad, "lanczos")
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("method", [*ITERATIVE, "svd", "auto"])
-def test_nan_or_inf_is_a_value_error(a, value, method):
+def test_nan_or_inf_is_a_value_error(backend, a, value, method):
     a[3, 4] = value
     with pytest.raises(ValueError, match="NaN or Inf"):
-        sn.sigma(a, method)
+        backend.sigma(a, method)
 
 
-def test_complex_nan_is_a_value_error():
+@pytest.mark.parametrize("value", [complex(0.0, np.nan), complex(np.inf, 0.0)])
+def test_complex_nan_is_a_value_error(backend, value):
     z = np.ones((4, 4), dtype=np.complex128)
-    z[1, 1] = complex(0.0, np.nan)
+    z[1, 1] = value
     with pytest.raises(ValueError, match="NaN or Inf"):
-        sn.sigma(z)
+        backend.sigma(z)
 
 
+def test_nan_in_one_matrix_of_a_stack_is_a_value_error(backend):
+    stack = np.ones((3, 4, 5))
+    stack[2, 1, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        backend.sigma(stack, "lanczos")
+
+
+# NumPy-only: these dtypes (strings, objects, datetimes, records) exist only as NumPy arrays.
 @pytest.mark.parametrize("bad", [
     np.array([["a", "b"], ["c", "d"]]),
     np.array([[object(), 1], [2, 3]], dtype=object),
     np.zeros((2, 2), dtype="datetime64[s]"),
     np.zeros((2, 2), dtype=[("x", "f8"), ("y", "i4")]),
 ])
-def test_non_numeric_dtype_is_a_type_error(bad):
+def test_non_numeric_dtype_is_a_type_error(host_backend, bad):
     with pytest.raises(TypeError, match="numeric dtype"):
-        sn.sigma(bad)
+        host_backend.sigma(bad)
 
 
 @pytest.mark.parametrize("tol", [0.0, 1.0, -1e-3, 2.0, np.nan, "1e-6", True])
-def test_tol_outside_open_unit_interval_is_a_value_error(a, tol):
+def test_tol_outside_open_unit_interval_is_a_value_error(backend, a, tol):
     with pytest.raises(ValueError, match="tol"):
-        sn.sigma(a, "lanczos", tol=tol)
+        backend.sigma(a, "lanczos", tol=tol)
 
 
 @pytest.mark.parametrize("maxiter", [0, -5, 2.5, "10", True])
-def test_maxiter_below_one_is_a_value_error(a, maxiter):
+def test_maxiter_below_one_is_a_value_error(backend, a, maxiter):
     with pytest.raises(ValueError, match="maxiter"):
-        sn.sigma(a, "power", maxiter=maxiter)
+        backend.sigma(a, "power", maxiter=maxiter)
 
 
-def test_unknown_method_lists_the_valid_choices(a):
+@pytest.mark.parametrize("method", ["qr", "", None, "Lanczos"])
+def test_unknown_method_lists_the_valid_choices(backend, a, method):
     with pytest.raises(ValueError, match="valid methods are auto, power, lanczos, rayleigh, svd"):
-        sn.sigma(a, "qr")
+        backend.sigma(a, method)
 
 
-def test_unknown_backend_lists_the_valid_choices(a):
-    with pytest.raises(ValueError, match="valid backends are auto, cpp"):
-        sn.sigma(a, backend="fortran")
+def test_unknown_backend_lists_the_valid_choices(backend, a):
+    with pytest.raises(ValueError, match="valid backends are auto, cpp, numpy, cupy"):
+        sn.sigma(backend.put(a), backend="fortran")
 
 
 def test_environment_variable_naming_no_backend_is_an_error(a, monkeypatch):
@@ -90,31 +108,106 @@ def test_unusable_backend_is_a_runtime_error_that_says_why(a, monkeypatch):
         sn.sigma(a)
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, "x"])
-def test_bad_seed_is_a_value_error(a, seed):
+@pytest.mark.parametrize("seed", [-1, 1.5, "x", True])
+def test_bad_seed_is_a_value_error(backend, a, seed):
     with pytest.raises(ValueError, match="seed"):
-        sn.sigma(a, "lanczos", seed=seed)
+        backend.sigma(a, "lanczos", seed=seed)
 
 
 @pytest.mark.parametrize("v0, exc, msg", [
     (np.ones(7), ValueError, r"v0 must have shape \(20,\)"),
+    (np.ones((2, 20)), ValueError, r"v0 must have shape \(20,\)"),
     (np.zeros(20), ValueError, "v0 must be nonzero"),
     (np.full(20, np.nan), ValueError, "v0 contains NaN or Inf"),
     (np.ones(20) * 1j, TypeError, "v0 is complex but A is real"),
 ])
 @pytest.mark.parametrize("method", [*ITERATIVE, "svd"])
-def test_bad_start_vector_is_rejected_on_every_method(a, v0, exc, msg, method):
+def test_bad_start_vector_is_rejected_on_every_method(backend, a, v0, exc, msg, method):
     with pytest.raises(exc, match=msg):
-        sn.estimate(a, method, v0=v0)
+        backend.estimate(a, method, v0=v0)
 
 
-def test_rayleigh_quotient_names_x_in_its_errors(a):
+def test_bad_start_vector_of_a_stack(backend):
+    stack = np.random.default_rng(1).standard_normal((2, 6, 5))
+    with pytest.raises(ValueError, match=r"v0 must have shape \(2, 5\)"):
+        backend.estimate(stack, "lanczos", v0=np.ones(5))
+    starts = np.ones((2, 5))
+    starts[1] = 0.0
+    with pytest.raises(ValueError, match="v0 must be nonzero"):
+        backend.estimate(stack, "lanczos", v0=starts)
+
+
+@pytest.fixture
+def on(backend, monkeypatch):
+    """`backend`, also for rayleigh_quotient (which has no backend argument: it takes the
+    automatic choice, which SPECNORM_BACKEND overrides)."""
+    monkeypatch.setenv("SPECNORM_BACKEND", backend.name)
+    return backend
+
+
+def test_rayleigh_quotient_names_x_in_its_errors(on, a):
     with pytest.raises(ValueError, match="x must be nonzero"):
-        sn.rayleigh_quotient(a, np.zeros(20))
+        on.rayleigh_quotient(a, np.zeros(20))
     with pytest.raises(ValueError, match=r"x must have shape \(20,\)"):
-        sn.rayleigh_quotient(a, np.ones(3))
+        on.rayleigh_quotient(a, np.ones(3))
+    with pytest.raises(ValueError, match="x contains NaN or Inf"):
+        on.rayleigh_quotient(a, np.full(20, np.inf))
     with pytest.raises(ValueError, match="2-D"):
-        sn.rayleigh_quotient(np.ones((2, 3, 3)), np.ones(3))
+        on.rayleigh_quotient(np.ones((2, 3, 3)), np.ones(3))
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        on.rayleigh_quotient(np.ones(3), np.ones(3))
+    b = a.copy()
+    b[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        on.rayleigh_quotient(b, np.ones(20))
+
+
+def test_rayleigh_quotient_is_the_same_on_every_backend(on, a):
+    x = np.random.default_rng(2).standard_normal(20)
+    expected = np.linalg.norm(a @ x) / np.linalg.norm(x)
+    assert on.rayleigh_quotient(a, x) == pytest.approx(expected, rel=1e-12)
+    assert on.rayleigh_quotient(a.astype(np.int64), np.ones(20, dtype=np.int64)) == \
+        pytest.approx(np.linalg.norm(a.astype(np.int64).sum(axis=1)) / np.sqrt(20), rel=1e-12)
+
+
+def test_rayleigh_quotient_of_a_real_matrix_and_a_complex_x(on, a):
+    """Mixed real A and complex x must behave alike on every backend (the host backends promote
+    A to complex and compute ||A x|| / ||x||)."""
+    x = np.random.default_rng(3).standard_normal(20) * (1.0 + 2.0j)
+    expected = np.linalg.norm(a @ x) / np.linalg.norm(x)
+    assert on.rayleigh_quotient(a, x) == pytest.approx(expected, rel=1e-12)
+
+
+# --- zero and empty matrices: sigma = 0 exactly on every backend -------------------------------
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (1, 1), (0, 4), (4, 0), (0, 0)])
+@pytest.mark.parametrize("method", [*ITERATIVE, "svd", "auto"])
+def test_zero_and_empty_matrices_have_sigma_zero(backend, shape, method):
+    for dtype in (np.float32, np.float64, np.complex128):
+        est = backend.estimate(np.zeros(shape, dtype=dtype), method, seed=0)
+        assert est.sigma == 0.0 and isinstance(est.sigma, float)
+        assert est.lower == 0.0 and est.upper == 0.0
+        assert est.converged is True and est.residual == 0.0
+        assert est.u.shape == (shape[0],) and est.v.shape == (shape[1],)
+        for vec in (est.u, est.v):
+            if vec.size:
+                assert np.linalg.norm(vec) == pytest.approx(1.0)
+        assert backend.sigma(np.zeros(shape, dtype=dtype), method) == 0.0
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 0), (2, 0, 3), (0, 3, 4), (2, 3, 4)])
+def test_zero_and_empty_stacks_have_sigma_zero(backend, shape):
+    est = backend.estimate(np.zeros(shape), "lanczos", seed=0)
+    assert est.sigma.shape == shape[:-2]
+    assert np.all(est.sigma == 0.0) and np.all(est.converged)
+    assert est.u.shape == (*shape[:-2], shape[-2]) and est.v.shape == (*shape[:-2], shape[-1])
+
+
+def test_zero_and_empty_rayleigh_quotient(on):
+    assert on.rayleigh_quotient(np.zeros((3, 4)), np.ones(4)) == 0.0
+    assert on.rayleigh_quotient(np.zeros((0, 4)), np.zeros(4)) == 0.0
+    assert on.rayleigh_quotient(np.zeros((3, 0)), np.zeros(0)) == 0.0
 
 
 def test_sparse_and_operators_get_a_clear_type_error():
@@ -128,22 +221,35 @@ def test_sparse_and_operators_get_a_clear_type_error():
         sn.sigma(Operator())
 
 
+# NumPy-only from here on: memory layouts, read-only buffers, byte order, numpy.matrix and the
+# core's zero-copy view are properties of NumPy arrays; they run on both host backends.
+
+
 @pytest.mark.parametrize("method", [*ITERATIVE, "svd"])
-def test_input_is_never_modified(a, method):
+def test_input_is_never_modified(host_backend, a, method):
     layouts = [a, np.asfortranarray(a), a[::2, ::3], a[::-1], a.T]
     for arr in layouts:
         before = arr.copy()
-        sn.estimate(arr, method, seed=0)
+        host_backend.estimate(arr, method, seed=0)
         assert np.array_equal(arr, before)
 
 
-def test_read_only_input_is_accepted(a):
+@pytest.mark.parametrize("method", [*ITERATIVE, "svd"])
+def test_input_is_never_modified_on_any_backend(backend, method):
+    z = np.random.default_rng(4).standard_normal((12, 9)) + 1j
+    a = backend.put(z)
+    backend.estimate(a, method, seed=0)
+    assert np.array_equal(backend.get(a), z)
+
+
+def test_read_only_input_is_accepted(host_backend, a):
     a.flags.writeable = False
-    assert sn.sigma(a, "lanczos", tol=1e-10, seed=0) == pytest.approx(np.linalg.norm(a, 2))
+    assert host_backend.sigma(a, "lanczos", tol=1e-10, seed=0) == \
+        pytest.approx(np.linalg.norm(a, 2))
 
 
 @pytest.mark.parametrize("method", ITERATIVE)
-def test_every_layout_gives_the_same_answer(a, method):
+def test_every_layout_gives_the_same_answer(host_backend, a, method):
     expected = np.linalg.norm(a, 2)
     big = np.zeros((60, 50))
     big[::2, 5:25] = a
@@ -154,7 +260,7 @@ def test_every_layout_gives_the_same_answer(a, method):
         "big-endian": a.astype(">f8"), "unaligned": _unaligned(a),
     }
     for name, view in views.items():
-        got = sn.sigma(view, method, tol=1e-10, seed=0)
+        got = host_backend.sigma(view, method, tol=1e-10, seed=0)
         assert got == pytest.approx(expected, rel=1e-9), name
 
 
@@ -179,15 +285,18 @@ def test_contiguous_and_row_or_column_strided_views_are_read_in_place(a):
     (np.float16, np.float32), (np.float32, np.float32), (np.float64, np.float64),
     (np.complex64, np.complex64), (np.complex128, np.complex128),
 ])
-def test_dtype_promotion(dtype, computes):
+def test_dtype_promotion(backend, dtype, computes):
+    if backend.device and dtype == np.float16:
+        pytest.skip("the array API standard has no float16")
     m = (np.arange(12).reshape(4, 3) % 3).astype(dtype)
-    est = sn.estimate(m, "lanczos", seed=0)
+    est = backend.estimate(m, "lanczos", seed=0)
     assert est.v.dtype == computes
     assert est.sigma == pytest.approx(np.linalg.norm(m.astype(np.complex128), 2), rel=1e-3)
 
 
 @pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
-def test_numpy_matrix_subclass_works_on_every_method():
+def test_numpy_matrix_subclass_works_on_every_method(host_backend):
     m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
     for method in (*ITERATIVE, "svd"):
-        assert sn.sigma(m, method, seed=0) == pytest.approx(np.linalg.norm(np.asarray(m), 2))
+        assert host_backend.sigma(m, method, seed=0) == \
+            pytest.approx(np.linalg.norm(np.asarray(m), 2))

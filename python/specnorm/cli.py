@@ -1,4 +1,5 @@
-"""The command line: ``specnorm sigma FILE.npy`` and ``specnorm demo``."""
+"""The command line: ``specnorm sigma FILE.npy``, ``specnorm demo`` (also what
+``python -m specnorm`` runs without a command) and ``specnorm backends``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._api import estimate
+from ._api import backends, estimate
 from ._validate import METHODS
+from .backends import BACKENDS
 
 __all__ = ["demo_matrices", "main"]
 
@@ -34,7 +36,7 @@ def _cmd_sigma(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"specnorm: cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
-    est = estimate(data, args.method, tol=args.tol, seed=args.seed)
+    est = estimate(data, args.method, tol=args.tol, seed=args.seed, backend=args.backend)
     if np.ndim(est.sigma) == 0:
         print(f"{float(est.sigma):.17g}")
     else:
@@ -56,17 +58,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     methods = ("power", "lanczos", "rayleigh", "svd")
     header = f"{'matrix':<18} {'method':<9} {'sigma':>20} {'rel. error':>11} " \
              f"{'products':>9} {'time [ms]':>10} {'converged':>9}"
+    used = None
     print(header)
     print("-" * len(header))
     for name, a in demo_matrices(args.seed).items():
         exact = float(np.linalg.svd(a, compute_uv=False)[0])
         for method in methods:
             start = time.perf_counter()
-            est = estimate(a, method, tol=args.tol, seed=args.seed)
+            est = estimate(a, method, tol=args.tol, seed=args.seed, backend=args.backend)
+            used = est.backend
             ms = 1e3 * (time.perf_counter() - start)
             err = abs(est.sigma - exact) / exact
             print(f"{name:<18} {method:<9} {est.sigma:>20.15f} {err:>11.2e} "
                   f"{est.iterations:>9d} {ms:>10.1f} {est.converged!s:>9}")
+    print(f"backend: {used}")
+    return 0
+
+
+def _cmd_backends(args: argparse.Namespace) -> int:
+    for name, info in backends().items():
+        print(f"{name:<6} {'usable' if info.usable else 'not usable':<10}  {info.reason}")
     return 0
 
 
@@ -74,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog="specnorm", description="The spectral norm (largest singular value) of a matrix.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command")
+    choices = ("auto", *BACKENDS)
 
     p_sigma = sub.add_parser("sigma", help="print the spectral norm of the matrix in a .npy file")
     p_sigma.add_argument("file", help="a .npy file holding a 2-D array (or a stack)")
@@ -83,14 +95,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_sigma.add_argument("--seed", type=int, default=0, help="seed of the random start")
     p_sigma.add_argument("--check", action="store_true",
                          help="also print the exact SVD value and the relative error")
+    p_sigma.add_argument("--backend", default="auto", choices=choices,
+                         help="where to compute (default: auto, or SPECNORM_BACKEND)")
     p_sigma.set_defaults(run=_cmd_sigma)
 
     p_demo = sub.add_parser("demo", help="run every method on built-in example matrices")
     p_demo.add_argument("--tol", type=float, default=1e-6)
     p_demo.add_argument("--seed", type=int, default=0)
+    p_demo.add_argument("--backend", default="auto", choices=choices,
+                        help="where to compute (default: auto, or SPECNORM_BACKEND)")
     p_demo.set_defaults(run=_cmd_demo)
 
+    p_backends = sub.add_parser("backends", help="list the backends and whether they can run")
+    p_backends.set_defaults(run=_cmd_backends)
+
     args = parser.parse_args(argv)
+    if args.command is None:  # python -m specnorm: the demo
+        args = parser.parse_args(["demo", *(argv or [])])
     try:
         return int(args.run(args))
     except (ValueError, TypeError, RuntimeError) as exc:

@@ -512,7 +512,10 @@ class Engine:
             f = xp.astype(finite, xp.float64)
             return self._host_floats(f, big, xp.max(cols), row_max, squares)
 
-        finite, big, norm1, norm_inf, squares = sweep(None)
+        # The squares may overflow float64 here: that is detected below and answered by a scaled
+        # pass, so NumPy's overflow warning (an error under -W error) is silenced.
+        with np.errstate(over="ignore"):
+            finite, big, norm1, norm_inf, squares = sweep(None)
         if not finite:
             return False, math.nan
         overflow = not (math.isfinite(norm1) and math.isfinite(norm_inf)
