@@ -61,9 +61,16 @@ def _resolve_method(method: str, m: int, n: int) -> str:
     return "svd" if min(m, n) <= SVD_CUTOFF else "lanczos"
 
 
-def _host_vector(be: XpBackend, x: Any) -> Any:
-    """A vector argument on the host for validation (a device backend's array is copied back)."""
-    return be.to_host(x) if be.on_device and be.owns(x) else x
+def _host_vector(be: XpBackend, x: Any, name: str = "v0") -> Any:
+    """A vector argument on the host for validation: a device backend's vector (n numbers, once
+    per call, outside every loop) is copied back; a device vector for a host matrix is an error."""
+    if be.on_device:
+        return be.to_host(x) if be.owns(x) else x
+    owner = _backends.owner(x)
+    if owner is not None:
+        raise TypeError(f"{name} is a {owner.NAME} array but A is on the host; pass both on the "
+                        "same side")
+    return x
 
 
 def default_maxiter(m: int, n: int) -> int:
@@ -282,14 +289,11 @@ def rayleigh_quotient(A: Any, x: Any) -> float:
     if a.ndim != 2:
         raise ValueError(f"A must be a 2-D matrix, got shape {tuple(a.shape)}")
     m, n = (int(d) for d in a.shape)
-    xa = np.asarray(_host_vector(be, x))
+    xa = np.asarray(_host_vector(be, x, "x"))
     if xa.dtype.kind not in "biufc":
         raise TypeError(f"x must be numeric, got dtype {xa.dtype}")
-    dtype = be.numpy_dtype(a)
-    if not be.on_device:
-        dtype = compute_dtype(np.result_type(dtype, xa.dtype))
-        if a.dtype != dtype:
-            a = a.astype(dtype)
+    dtype = compute_dtype(np.result_type(be.numpy_dtype(a), xa.dtype))
+    a = be.astype(a, dtype)
     xv = check_start(xa, n, dtype, name="x", nonzero=m > 0)
     if m == 0 or n == 0:
         return 0.0

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from . import cpp, cupy, numpy
 from .xp import XpBackend
 
-__all__ = ["BACKENDS", "BackendInfo", "XpBackend", "available", "resolve"]
+__all__ = ["BACKENDS", "BackendInfo", "XpBackend", "available", "owner", "resolve"]
 
 #: Backends by name; the host backends in order of preference for ``backend="auto"``.
 BACKENDS: dict[str, XpBackend] = {
@@ -39,7 +39,7 @@ def available() -> dict[str, BackendInfo]:
     return {name: BackendInfo(*be.availability()) for name, be in BACKENDS.items()}
 
 
-def _owner(a: Any) -> XpBackend | None:
+def owner(a: Any) -> XpBackend | None:
     """The device backend whose arrays ``a`` is, if any."""
     for be in BACKENDS.values():
         if be.on_device and be.owns(a):
@@ -61,6 +61,7 @@ def resolve(backend: object, a: Any = None) -> XpBackend:
     choices = ("auto", *BACKENDS)
     if not isinstance(backend, str) or backend not in choices:
         raise ValueError(f"unknown backend {backend!r}; valid backends are {', '.join(choices)}")
+    forced_by_env = False
     if backend == "auto":
         forced = os.environ.get("SPECNORM_BACKEND", "").strip()
         if forced and forced != "auto":
@@ -69,11 +70,11 @@ def resolve(backend: object, a: Any = None) -> XpBackend:
                     f"SPECNORM_BACKEND={forced!r} names no backend; valid backends are "
                     f"{', '.join(choices)}"
                 )
-            backend = forced
-    owner = _owner(a) if a is not None else None
+            backend, forced_by_env = forced, True
+    home = owner(a) if a is not None else None
     if backend == "auto":
-        if owner is not None:
-            return _usable(owner)
+        if home is not None:
+            return _usable(home)
         hosts = [be for be in BACKENDS.values() if not be.on_device]
         for be in hosts:
             if be.availability()[0]:
@@ -81,16 +82,18 @@ def resolve(backend: object, a: Any = None) -> XpBackend:
         reasons = "; ".join(f"{be.NAME}: {be.availability()[1]}" for be in hosts)
         raise RuntimeError(f"no specnorm backend is usable here ({reasons})")
     chosen = _usable(BACKENDS[backend])
+    asked = f"the {chosen.NAME!r} backend was asked for" + (
+        " (by SPECNORM_BACKEND)" if forced_by_env else "")
     if a is not None:
-        if owner is not None and owner is not chosen:
+        if home is not None and home is not chosen:
             raise TypeError(
-                f"A is a {_describe(a)} on the {owner.NAME!r} backend's device and the "
-                f"{chosen.NAME!r} backend was asked for; specnorm never moves a device array to "
-                f"the host: use backend='auto' or {owner.NAME!r}, or copy A to NumPy yourself"
+                f"A is a {_describe(a)} on the {home.NAME!r} backend's device and {asked}; "
+                f"specnorm never moves a device array to the host: use {home.NAME!r}, or copy "
+                "A to NumPy yourself"
             )
-        if chosen.on_device and owner is None:
+        if chosen.on_device and home is None:
             raise TypeError(
-                f"the {chosen.NAME!r} backend computes on arrays of its own device; A is a "
+                f"{asked}; it computes on arrays of its own device and A is a "
                 f"{_describe(a)}: move it there first (for CuPy, cupy.asarray(A))"
             )
     return chosen

@@ -620,6 +620,14 @@ class XpBackend:
     def numpy_dtype(self, a: Any) -> np.dtype:
         return namespace_dtype(self.xp, a.dtype) if self.on_device else np.dtype(a.dtype)
 
+    def astype(self, a: Any, dtype: np.dtype) -> Any:
+        """``a`` in the compute dtype named by the NumPy dtype ``dtype`` (a new array if needed)."""
+        if self.numpy_dtype(a) == dtype:
+            return a
+        if self.on_device:
+            return self.xp.astype(a, getattr(self.xp, np.dtype(dtype).name))
+        return a.astype(dtype)
+
     def unit(self, size: int, like: Any) -> Any:
         """The first unit vector of length ``size`` beside ``like``."""
         return self.engine(like).unit(size)
