@@ -88,7 +88,16 @@ class Runner:
         return self.get(sn.sigma(self.put(A), *args, backend=self.name, **kw))
 
     def rayleigh_quotient(self, A: Any, x: Any) -> float:
-        return sn.rayleigh_quotient(self.put(A), self.put(x))
+        # rayleigh_quotient takes no backend argument: it follows SPECNORM_BACKEND.
+        saved = os.environ.get("SPECNORM_BACKEND")
+        os.environ["SPECNORM_BACKEND"] = self.name
+        try:
+            return sn.rayleigh_quotient(self.put(A), self.put(x))
+        finally:
+            if saved is None:
+                del os.environ["SPECNORM_BACKEND"]
+            else:
+                os.environ["SPECNORM_BACKEND"] = saved
 
     def __repr__(self) -> str:
         return f"Runner({self.name})"

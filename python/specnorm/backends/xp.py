@@ -135,6 +135,16 @@ class Engine:
         safe = xp.where(big > 0, big, xp.ones_like(big))
         return big * xp.linalg.vector_norm(x / safe)
 
+    def divide(self, x: Any, d: Any) -> Any:
+        """x / d for a real 0-d d, each part apart as in the C++ core: NumPy and CuPy divide a
+        complex x by multiplying with 1 / d, which overflows for a subnormal d."""
+        if not self.complex:
+            return x / d
+        xp = self.xp
+        re = xp.astype(xp.real(x) / d, self.dtype)
+        im = xp.astype(xp.imag(x) / d, self.dtype)
+        return re + im * 1j
+
     def dot(self, x: Any, y: Any) -> Any:
         """x^H y as a 0-d array."""
         xp = self.xp
@@ -305,9 +315,12 @@ class Engine:
             # alpha ~ 0: A p_j lies in span(Q), the pair of spaces is invariant.
             ok = (alpha > tiny * before) & (alpha > 0)
             alpha_safe = xp.where(ok, alpha, xp.ones_like(alpha))
-            q = xp.where(ok, q / alpha_safe, xp.zeros_like(q))
+            q = xp.where(ok, self.divide(q, alpha_safe), xp.zeros_like(q))
             r = w if j == 0 else w - (h * scale) @ R[:j, :]
-            r = xp.where(ok, r / (scale * alpha_safe), xp.zeros_like(r))
+            # The divisor is 1 where the step is discarded: scale * 1 may be tiny, and dividing by
+            # it would overflow (a NumPy warning) in the branch that xp.where throws away.
+            r_den = xp.where(ok, scale * alpha, xp.ones_like(alpha))
+            r = xp.where(ok, self.divide(r, r_den), xp.zeros_like(r))
             Q[j, :] = q
             R[j, :] = r
             before_r = self.norm(r)
@@ -353,7 +366,7 @@ class Engine:
                 # Rounding made the recurrence optimistic: start again from the certified vector.
                 reset(est.v if est.v is not None else best)
                 continue
-            P[j, :] = r / beta_dev
+            P[j, :] = self.divide(r, beta_dev)
             if j == kmax:
                 # Thick restart: keep the leading half of the Ritz triplets and p_{j+1}.
                 keep = kmax // 2
