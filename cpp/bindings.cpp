@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "specnorm/batch.hpp"
 #include "specnorm/bounds.hpp"
 #include "specnorm/lanczos.hpp"
 #include "specnorm/operator.hpp"
@@ -25,27 +26,32 @@ namespace {
 template <typename T>
 using Array = py::array_t<T, 0>;  // any strides, no conversion
 
-/// A dense operator over the memory of a 2-D NumPy array, without copying.
+/// A dense operator over m x n entries at `data` with byte strides s0 (rows) and s1 (columns),
+/// without copying; throws where neither rows nor columns are contiguous.
 template <typename T>
-specnorm::DenseOperator<T> dense_view(const Array<T>& a) {
-  if (a.ndim() != 2) throw std::invalid_argument("expected a 2-D array");
-  const Index m = a.shape(0), n = a.shape(1);
-  const Index s0 = a.strides(0), s1 = a.strides(1);
+specnorm::DenseOperator<T> strided_view(const T* data, Index m, Index n, Index s0, Index s1) {
   const Index size = static_cast<Index>(sizeof(T));
-  if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(T) != 0)
+  if (reinterpret_cast<std::uintptr_t>(data) % alignof(T) != 0)
     throw std::invalid_argument("array data is not aligned for its dtype");
   const auto unit = [size](Index s) { return s > 0 && s % size == 0; };
   // Column-major with an outer stride: element (i, j) at i + j * outer.
   if ((s0 == size || m <= 1) && (n <= 1 || unit(s1))) {
     const Index outer = n <= 1 ? std::max<Index>(m, 1) : s1 / size;
-    return specnorm::DenseOperator<T>(a.data(), m, n, outer, false);
+    return specnorm::DenseOperator<T>(data, m, n, outer, false);
   }
   // Row-major with an outer stride: the column-major map of A^T.
   if ((s1 == size || n <= 1) && (m <= 1 || unit(s0))) {
     const Index outer = m <= 1 ? std::max<Index>(n, 1) : s0 / size;
-    return specnorm::DenseOperator<T>(a.data(), n, m, outer, true);
+    return specnorm::DenseOperator<T>(data, n, m, outer, true);
   }
   throw std::invalid_argument("array layout needs a copy: neither rows nor columns are contiguous");
+}
+
+/// A dense operator over the memory of a 2-D NumPy array, without copying.
+template <typename T>
+specnorm::DenseOperator<T> dense_view(const Array<T>& a) {
+  if (a.ndim() != 2) throw std::invalid_argument("expected a 2-D array");
+  return strided_view(a.data(), a.shape(0), a.shape(1), a.strides(0), a.strides(1));
 }
 
 template <typename T>
@@ -130,8 +136,98 @@ double rayleigh_quotient(const Array<T>& a, const Array<T>& x) {
   return static_cast<double>(specnorm::rayleigh_quotient(op, vec));
 }
 
+specnorm::Method method_from(const std::string& method) {
+  if (method == "power") return specnorm::Method::power;
+  if (method == "lanczos") return specnorm::Method::lanczos;
+  if (method == "rayleigh") return specnorm::Method::rayleigh;
+  throw std::invalid_argument("unknown method '" + method + "'");
+}
+
+/// Every matrix of a stack (B, m, n), viewed in place, one matrix per task on `threads` threads.
+template <typename T>
+py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol, Index maxiter,
+                        Index basis_size, const py::array_t<std::uint64_t, 0>& seeds,
+                        const Array<T>& v0, int threads) {
+  using Real = specnorm::RealOf<T>;
+  if (a.ndim() != 3) throw std::invalid_argument("expected a 3-D array (B, m, n)");
+  const Index count = a.shape(0), m = a.shape(1), n = a.shape(2);
+  if (seeds.ndim() != 1 || seeds.shape(0) != count)
+    throw std::invalid_argument("seeds must have shape (B,)");
+  if (v0.ndim() != 2 || v0.shape(0) != count || v0.shape(1) != n)
+    throw std::invalid_argument("v0 must have shape (B, n)");
+  if (!(tol > 0 && tol < 1)) throw std::invalid_argument("tol must lie in (0, 1)");
+  if (maxiter < 1) throw std::invalid_argument("maxiter must be at least 1");
+  const specnorm::Method which = method_from(method);
+  const T* base = a.data();
+  const Index bs = a.strides(0), s0 = a.strides(1), s1 = a.strides(2);
+  if (count > 0 && m > 0 && n > 0) strided_view(base, m, n, s0, s1);  // layout check, with GIL
+  const auto make_op = [&](Index b) {
+    const T* data = reinterpret_cast<const T*>(reinterpret_cast<const char*>(base) + b * bs);
+    return strided_view(data, m, n, s0, s1);
+  };
+  const auto v0_data = v0.template unchecked<2>();
+  const auto start = [&](Index b) {
+    specnorm::Vector<T> x(n);
+    for (Index i = 0; i < n; ++i) x[i] = v0_data(b, i);
+    return x;
+  };
+  specnorm::Options<Real> opt;
+  opt.tol = static_cast<Real>(tol);
+  opt.maxiter = maxiter;
+  opt.basis_size = basis_size;
+  std::vector<specnorm::BatchEntry<T>> entries;
+  if (m > 0 && n > 0) {
+    const py::gil_scoped_release release;
+    entries = specnorm::estimate_batch<T>(count, make_op, start, seeds.data(), which, opt, threads);
+  }
+  py::array_t<double> sigma(count), lower(count), residual(count), certain(count);
+  py::array_t<std::int64_t> iterations(count), steps(count);
+  py::array_t<std::int8_t> kind(count);
+  py::array_t<bool> converged(count), finite(count), computed(count);
+  py::array_t<T> u({count, m}), v({count, n});
+  auto su = u.template mutable_unchecked<2>();
+  auto sv = v.template mutable_unchecked<2>();
+  for (Index b = 0; b < count; ++b) {
+    const bool have = !entries.empty();
+    const specnorm::BatchEntry<T> empty_entry;
+    const auto& e = have ? entries[static_cast<std::size_t>(b)] : empty_entry;
+    const auto& est = e.estimate;
+    sigma.mutable_at(b) = static_cast<double>(est.sigma);
+    lower.mutable_at(b) = static_cast<double>(est.lower);
+    residual.mutable_at(b) = static_cast<double>(est.residual);
+    certain.mutable_at(b) = e.bounds.upper();
+    iterations.mutable_at(b) = est.iterations;
+    steps.mutable_at(b) = est.bound_steps;
+    kind.mutable_at(b) = static_cast<std::int8_t>(est.bound_kind);
+    converged.mutable_at(b) = est.converged;
+    finite.mutable_at(b) = e.bounds.finite;
+    computed.mutable_at(b) = e.computed;
+    for (Index i = 0; i < m; ++i) su(b, i) = e.computed ? est.u[i] : T(i == 0 ? 1 : 0);
+    for (Index j = 0; j < n; ++j) sv(b, j) = e.computed ? est.v[j] : T(j == 0 ? 1 : 0);
+  }
+  py::dict out;
+  out["sigma"] = sigma;
+  out["lower"] = lower;
+  out["residual"] = residual;
+  out["certain"] = certain;
+  out["iterations"] = iterations;
+  out["bound_steps"] = steps;
+  out["bound_kind"] = kind;
+  out["converged"] = converged;
+  out["finite"] = finite;
+  out["computed"] = computed;
+  out["u"] = u;
+  out["v"] = v;
+  return out;
+}
+
 template <typename T>
 void bind(py::module_& m) {
+  m.def("estimate_batch", &estimate_batch<T>, py::arg("a").noconvert(), py::arg("method"),
+        py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"), py::arg("seeds").noconvert(),
+        py::arg("v0").noconvert(), py::arg("threads"),
+        "Every matrix of a stack (B, m, n): bounds and estimates, one matrix per task. bound_kind "
+        "codes: 0 none, 1 power, 2 lanczos.");
   m.def("estimate", &estimate<T>, py::arg("a").noconvert(), py::arg("method"), py::arg("tol"),
         py::arg("maxiter"), py::arg("basis_size"), py::arg("seed"), py::arg("v0").noconvert(), py::arg("norm_hint"),
         "Largest singular triplet of a dense 2-D array (float32, float64, complex64, complex128).");

@@ -127,6 +127,8 @@ class DenseOperator {
 
   static int threads_for(Index entries) {
 #ifdef _OPENMP
+    // Inside a parallel region (one matrix of a batch per thread) every product is serial.
+    if (omp_in_parallel()) return 1;
     return entries >= parallel_entries ? omp_get_max_threads() : 1;
 #else
     (void)entries;

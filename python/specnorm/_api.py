@@ -15,6 +15,8 @@ from ._validate import (
     check_maxiter,
     check_method,
     check_start,
+    check_starts,
+    check_threads,
     check_tol,
     compute_dtype,
     make_rng,
@@ -157,8 +159,76 @@ def _stack(results: list[Estimate], batch: tuple[int, ...], a: Any, method: str,
                     method=methods.pop() if len(methods) == 1 else method, backend=be.NAME)
 
 
+_BOUND_KINDS = ("none", "power", "lanczos")
+
+
+def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
+                    rng: np.random.Generator, v0: Any, be: XpBackend, threads: int) -> Estimate:
+    """A stack (..., m, n): every field an array over the leading dimensions."""
+    shape = tuple(int(d) for d in a.shape)
+    batch, (m, n) = shape[:-2], shape[-2:]
+    dtype = be.numpy_dtype(a)
+    resolved = _resolve_method(method, m, n)
+    starts = None if v0 is None else check_starts(_host_vector(be, v0), batch, n, dtype)
+    count = math.prod(batch)
+    if not hasattr(be, "estimate_stack") or resolved == "svd" or count == 0 or m == 0 or n == 0:
+        results = [
+            _estimate_matrix(a[(*idx, ...)], method, tol, maxiter, rng,
+                             None if starts is None else starts[idx], be)
+            for idx in np.ndindex(*batch)
+        ]
+        return _stack(results, batch, a, resolved, be)
+
+    is_complex = dtype.kind == "c"
+    floor = tol_floor(dtype, m, n)
+    budget = maxiter if maxiter is not None else default_maxiter(m, n)
+    random_start = starts is None
+    if starts is None:
+        draw = rng.standard_normal((count, n))
+        if is_complex:
+            draw = draw + 1j * rng.standard_normal((count, n))
+        flat_starts = draw.astype(dtype)
+    else:
+        flat_starts = starts.reshape(count, n)
+    seeds = rng.integers(0, 2**63 - 1, size=count, dtype=np.uint64)
+    view = be.prepare(a.reshape(count, m, n))
+    raw = be.estimate_stack(view, resolved, max(tol, floor), budget,
+                            _basis_size(m, n, dtype.itemsize), seeds, flat_starts, threads)
+    if not np.all(raw["finite"]):
+        raise ValueError("A contains NaN or Inf; the spectral norm needs finite entries")
+    computed = raw["computed"]
+    sig, lower, certain = raw["sigma"], raw["lower"], raw["certain"]
+    # The probabilistic bound depends on (kind, steps) only: one evaluation per distinct pair.
+    factor = np.full(count, math.inf)
+    if random_start:
+        pairs = np.stack([raw["bound_kind"].astype(np.int64), raw["bound_steps"]], axis=1)
+        keys, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        values = np.array([random_start_factor(_BOUND_KINDS[k], int(steps), n, is_complex)
+                           for k, steps in keys])
+        factor = values[inverse.reshape(-1)]
+    with np.errstate(invalid="ignore", over="ignore"):
+        likely = np.maximum(sig, lower) * factor * (1.0 + floor)
+    use_likely = likely < certain
+    upper = np.where(use_likely, likely, certain)
+    confidence = np.where(use_likely, 1.0 - FAILURE_PROBABILITY, 1.0)
+    zero = ~computed  # zero matrices: sigma = 0 exactly, converged
+    upper = np.where(zero, 0.0, np.maximum(upper, lower))
+    confidence = np.where(zero, 1.0, confidence)
+    converged = np.where(zero, True, raw["converged"])
+    residual = np.where(zero, 0.0, raw["residual"])
+
+    def shaped(x: np.ndarray, *tail: int) -> Any:
+        return be.from_host(np.ascontiguousarray(x).reshape(*batch, *tail), a)
+
+    return Estimate(sigma=shaped(sig), u=shaped(raw["u"], m), v=shaped(raw["v"], n),
+                    lower=shaped(lower), upper=shaped(upper), confidence=shaped(confidence),
+                    iterations=shaped(raw["iterations"]), converged=shaped(converged),
+                    residual=shaped(residual), method=resolved, backend=be.NAME)
+
+
 def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | None = None,
-             seed: Any = None, backend: str = "auto", v0: Any = None) -> Estimate:
+             seed: Any = None, backend: str = "auto", v0: Any = None,
+             threads: int | None = None) -> Estimate:
     """The largest singular value of A with its singular vectors, a bracket and diagnostics.
 
     Parameters
@@ -187,9 +257,12 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
         backend and machine.
     backend : {"auto", "cpp"}
         Where to compute; ``"auto"`` honours the environment variable ``SPECNORM_BACKEND``.
-    v0 : array_like, shape (n,), optional
-        A start vector (for example the previous answer's ``v``). A chosen start is not random, so
-        ``upper`` is then a certain bound only.
+    v0 : array_like, shape (n,) or (..., n) for a stack, optional
+        A start vector per matrix (for example the previous answer's ``v``). A chosen start is not
+        random, so ``upper`` is then a certain bound only.
+    threads : int, optional
+        Threads for the C++ core: the matrices of a stack are shared out among them, one matrix
+        per task. Default: OpenMP's (``OMP_NUM_THREADS``, else every core).
 
     Returns
     -------
@@ -223,27 +296,15 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     maxiter = check_maxiter(maxiter)
     be = _backends.resolve(backend, A)
     rng = make_rng(seed)
+    nthreads = check_threads(threads)
     a = be.as_matrix(A)
     if a.ndim == 2:
         return _estimate_matrix(a, method, tol, maxiter, rng, v0, be)
-    shape = tuple(int(d) for d in a.shape)
-    batch, (m, n) = shape[:-2], shape[-2:]
-    starts = None
-    if v0 is not None:
-        starts = np.asarray(_host_vector(be, v0))
-        if starts.shape != (*batch, n):
-            raise ValueError(f"v0 must have shape {(*batch, n)} for A of shape {shape}, "
-                             f"got {starts.shape}")
-    results = [
-        _estimate_matrix(a[(*idx, ...)], method, tol, maxiter, rng,
-                         None if starts is None else starts[idx], be)
-        for idx in np.ndindex(*batch)
-    ]
-    return _stack(results, batch, a, _resolve_method(method, m, n), be)
+    return _estimate_stack(a, method, tol, maxiter, rng, v0, be, nthreads)
 
 
 def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | None = None,
-          seed: Any = None, backend: str = "auto") -> Any:
+          seed: Any = None, backend: str = "auto", threads: int | None = None) -> Any:
     """The spectral norm of A: its largest singular value.
 
     Takes the parameters of :func:`estimate` and returns its ``sigma``: a float for one matrix,
@@ -257,7 +318,8 @@ def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | Non
     >>> round(specnorm.sigma(np.diag([3.0, 1.0]), method="lanczos", seed=0), 12)
     3.0
     """
-    est = estimate(A, method, tol=tol, maxiter=maxiter, seed=seed, backend=backend)
+    est = estimate(A, method, tol=tol, maxiter=maxiter, seed=seed, backend=backend,
+                   threads=threads)
     return est.sigma
 
 

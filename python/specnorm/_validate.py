@@ -122,6 +122,53 @@ def core_view(a: np.ndarray) -> np.ndarray:
     return a if ok else np.asfortranarray(a)
 
 
+def stack_view(a: np.ndarray) -> np.ndarray:
+    """``a`` (B, m, n) itself when the core can read every matrix in place (rows or columns
+    contiguous, aligned, native byte order); otherwise one C-ordered copy."""
+    _, m, n = a.shape
+    _, s0, s1 = a.strides
+    size = a.itemsize
+
+    def unit(s: int) -> bool:
+        return s > 0 and s % size == 0
+
+    ok = a.flags.aligned and a.dtype.isnative and a.strides[0] >= 0 and (
+        ((s0 == size or m <= 1) and (n <= 1 or unit(s1)))
+        or ((s1 == size or n <= 1) and (m <= 1 or unit(s0)))
+    )
+    return a if ok else np.ascontiguousarray(a)
+
+
+def check_threads(threads: Any) -> int:
+    """The thread count for the core: 0 (OpenMP's default, OMP_NUM_THREADS) for None."""
+    if threads is None:
+        return 0
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise ValueError(f"threads must be an integer >= 1 or None, got {threads!r}")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    return int(threads)
+
+
+def check_starts(v0: Any, batch: tuple[int, ...], n: int, dtype: np.dtype) -> np.ndarray:
+    """Start vectors for a stack: shape (*batch, n), finite, each nonzero, in the compute dtype
+    (a fresh C-ordered array)."""
+    arr = np.asarray(v0)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"v0 must be numeric, got dtype {arr.dtype}")
+    if arr.shape != (*batch, n):
+        raise ValueError(f"v0 must have shape {(*batch, n)} for a stack of {batch} matrices with "
+                         f"{n} columns, got {arr.shape}")
+    if np.iscomplexobj(arr) and dtype.kind != "c":
+        raise TypeError("v0 is complex but A is real")
+    out = np.array(arr, dtype=dtype, order="C", copy=True)
+    if not np.all(np.isfinite(out)):
+        raise ValueError("v0 contains NaN or Inf")
+    if n > 0 and out.size and not np.all(np.any(out != 0, axis=-1)):
+        raise ValueError("v0 must be nonzero (every start vector of the stack)")
+    return out
+
+
 def check_method(method: Any) -> str:
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods are {', '.join(METHODS)}")

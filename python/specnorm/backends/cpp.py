@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import core_view
+from .._validate import core_view, stack_view
 from . import numpy as _numpy
 from .xp import XpBackend
 
@@ -43,7 +43,7 @@ class CppBackend(XpBackend):
         return True, "the C++ core is built"
 
     def prepare(self, a: np.ndarray) -> np.ndarray:
-        return core_view(a)
+        return core_view(a) if a.ndim == 2 else stack_view(a)
 
     def dense_bounds(self, a: np.ndarray) -> tuple[bool, float]:
         finite, upper, _ = self.core().dense_bounds(a)
@@ -54,6 +54,14 @@ class CppBackend(XpBackend):
                        norm_hint: float) -> dict[str, Any]:
         return dict(self.core().estimate(a, method, tol, maxiter, basis_size, seed, v0,
                                          norm_hint))
+
+    def estimate_stack(self, a: np.ndarray, method: str, tol: float, maxiter: int,
+                       basis_size: int, seeds: np.ndarray, v0: np.ndarray,
+                       threads: int) -> dict[str, Any]:
+        """Every matrix of ``a`` (B, m, n), one per task on ``threads`` threads (0: OpenMP's
+        default); see ``_core.estimate_batch``."""
+        return dict(self.core().estimate_batch(a, method, tol, maxiter, basis_size, seeds, v0,
+                                               threads))
 
     def rayleigh_quotient(self, a: np.ndarray, x: np.ndarray) -> float:
         return float(self.core().rayleigh_quotient(a, x))

@@ -1,0 +1,126 @@
+"""Stacks (..., m, n): every matrix answered on its own, on every backend, against the SVD."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import specnorm as sn
+
+ITERATIVE = ("power", "lanczos", "rayleigh")
+
+
+def exact_top(stack: np.ndarray) -> np.ndarray:
+    wide = stack.astype(np.complex128 if np.iscomplexobj(stack) else np.float64)
+    if stack.shape[-1] == 0 or stack.shape[-2] == 0:
+        return np.zeros(stack.shape[:-2])
+    return np.linalg.svd(wide, compute_uv=False)[..., 0]
+
+
+@st.composite
+def stacks(draw):
+    batch = tuple(draw(st.lists(st.integers(0, 3), min_size=1, max_size=2)))
+    m, n = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+    dtype = draw(st.sampled_from([np.float32, np.float64, np.complex64, np.complex128]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((*batch, m, n))
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * rng.standard_normal((*batch, m, n))
+    a = a.astype(dtype)
+    if a.size and draw(st.booleans()):  # a zero matrix somewhere in the stack
+        a.reshape(-1, m, n)[0] = 0
+    return a
+
+
+@pytest.mark.parametrize("method", [*ITERATIVE, "svd", "auto"])
+@settings(max_examples=25)
+@given(a=stacks())
+def test_stacks_agree_with_the_svd(backend, method, a):
+    tol = 1e-5 if a.dtype in (np.float32, np.complex64) else 1e-8
+    est = backend.estimate(a, method, tol=tol, seed=0, maxiter=20_000)
+    want = exact_top(a)
+    got = np.asarray(est.sigma)
+    assert got.shape == a.shape[:-2]
+    assert est.u.shape == (*a.shape[:-2], a.shape[-2])
+    assert est.v.shape == (*a.shape[:-2], a.shape[-1])
+    eps = float(np.finfo(a.dtype).eps)
+    room = 2 * max(tol, 8 * eps * math.sqrt(max(a.shape[-2:]))) + 64 * eps * 4
+    # Power iteration converges slowly on a small gap; where it ran out of budget it still gives
+    # a lower bound.
+    done = np.asarray(est.converged, dtype=bool)
+    np.testing.assert_array_less(np.abs(got - want)[done], room * want[done] + 1e-300)
+    assert np.all(np.asarray(est.lower) <= want * (1 + room) + 1e-300)
+    assert np.all(np.asarray(est.upper) >= want * (1 - room))
+    zero = want == 0
+    assert np.all(got[zero] == 0) and np.all(np.asarray(est.converged)[zero])
+
+
+def test_a_zero_matrix_in_a_stack_gives_zero_for_that_entry_alone(backend):
+    a = np.random.default_rng(1).standard_normal((4, 30, 20))
+    a[2] = 0
+    est = backend.estimate(a, "lanczos", seed=0)
+    want = exact_top(a)
+    assert est.sigma[2] == 0.0 and est.iterations[2] == 0 and est.converged[2]
+    keep = [0, 1, 3]
+    np.testing.assert_allclose(est.sigma[keep], want[keep], rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(est.v, axis=-1), 1.0, rtol=1e-12)
+
+
+def test_each_matrix_stops_on_its_own(backend):
+    rng = np.random.default_rng(2)
+    easy = np.diag([10.0, 1.0, 0.5, 0.1])
+    left, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    hard = left @ np.diag([1.0, 0.999, 0.5, 0.1]) @ left.T
+    est = backend.estimate(np.stack([easy, hard, easy]), "power", tol=1e-8, seed=0)
+    assert all(np.asarray(est.converged))
+    its = np.asarray(est.iterations)
+    assert its[1] > 10 * max(its[0], its[2])
+
+
+def test_warm_starts_per_matrix_converge_at_once(backend):
+    a = np.random.default_rng(3).standard_normal((3, 2, 40, 30))
+    cold = backend.estimate(a, "lanczos", tol=1e-8, seed=0)
+    warm = backend.estimate(a, "lanczos", tol=1e-8, v0=cold.v)
+    assert np.all(np.asarray(warm.converged))
+    assert np.all(np.asarray(warm.iterations) <= 6)
+    np.testing.assert_allclose(warm.sigma, cold.sigma, rtol=1e-8)
+    assert np.all(np.asarray(warm.confidence) == 1.0)  # a chosen start: the certain bound
+
+
+def test_a_nan_in_one_matrix_of_a_stack_is_an_error(backend):
+    a = np.ones((3, 4, 5))
+    a[1, 2, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        backend.sigma(a, "lanczos")
+
+
+@pytest.mark.parametrize("method", ITERATIVE)
+def test_thread_count_does_not_change_the_answer(method):
+    a = np.random.default_rng(4).standard_normal((16, 50, 40))
+    one = sn.estimate(a, method, seed=7, threads=1, backend="cpp")
+    two = sn.estimate(a, method, seed=7, threads=2, backend="cpp")
+    np.testing.assert_array_equal(one.sigma, two.sigma)
+    np.testing.assert_array_equal(one.v, two.v)
+    np.testing.assert_array_equal(one.iterations, two.iterations)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True])
+def test_bad_thread_count_is_a_value_error(threads):
+    with pytest.raises(ValueError, match="threads must be"):
+        sn.sigma(np.ones((2, 3, 3)), threads=threads)
+
+
+def test_strided_and_transposed_stacks_give_the_same_answer():
+    base = np.random.default_rng(5).standard_normal((6, 40, 60))
+    want = exact_top(base[::2, :, ::3])
+    for view in (base[::2, :, ::3], np.ascontiguousarray(base[::2, :, ::3]),
+                 np.asfortranarray(base[::2, :, ::3]),
+                 np.ascontiguousarray(base[::2, :, ::3].transpose(0, 2, 1)).transpose(0, 2, 1)):
+        got = sn.sigma(view, "lanczos", tol=1e-10, seed=0)
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+    assert np.array_equal(base, np.random.default_rng(5).standard_normal((6, 40, 60)))
