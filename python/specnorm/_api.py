@@ -171,7 +171,22 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     resolved = _resolve_method(method, m, n)
     starts = None if v0 is None else check_starts(_host_vector(be, v0), batch, n, dtype)
     count = math.prod(batch)
-    if not hasattr(be, "estimate_stack") or resolved == "svd" or count == 0 or m == 0 or n == 0:
+    if resolved == "svd" and count > 0 and m > 0 and n > 0:
+        exact = be.svd_stack(a)
+        xp = be.xp
+
+        def host_shaped(values: np.ndarray) -> Any:
+            return be.from_host(values.reshape(batch), a)
+
+        return Estimate(sigma=xp.astype(exact["sigma"], xp.float64), u=exact["u"], v=exact["v"],
+                        lower=xp.astype(exact["lower"], xp.float64),
+                        upper=xp.astype(exact["upper"], xp.float64),
+                        confidence=host_shaped(np.ones(count)),
+                        iterations=xp.where(exact["sigma"] > 0, 2, 0),
+                        converged=host_shaped(np.ones(count, dtype=bool)),
+                        residual=xp.astype(exact["residual"], xp.float64), method="svd",
+                        backend=be.NAME)
+    if not hasattr(be, "estimate_stack") or count == 0 or m == 0 or n == 0:
         results = [
             _estimate_matrix(a[(*idx, ...)], method, tol, maxiter, rng,
                              None if starts is None else starts[idx], be)
