@@ -182,7 +182,7 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
                         lower=xp.astype(exact["lower"], xp.float64),
                         upper=xp.astype(exact["upper"], xp.float64),
                         confidence=host_shaped(np.ones(count)),
-                        iterations=xp.where(exact["sigma"] > 0, 2, 0),
+                        iterations=xp.astype(exact["sigma"] > 0, xp.int64) * 2,
                         converged=host_shaped(np.ones(count, dtype=bool)),
                         residual=xp.astype(exact["residual"], xp.float64), method="svd",
                         backend=be.NAME)
