@@ -124,3 +124,21 @@ def test_strided_and_transposed_stacks_give_the_same_answer():
         got = sn.sigma(view, "lanczos", tol=1e-10, seed=0)
         np.testing.assert_allclose(got, want, rtol=1e-9)
     assert np.array_equal(base, np.random.default_rng(5).standard_normal((6, 40, 60)))
+
+
+def test_sigma_many_groups_equal_shapes_and_keeps_the_order(backend):
+    rng = np.random.default_rng(6)
+    shapes = [(30, 20), (5, 7), (30, 20), (0, 4), (5, 7), (30, 20), (1, 1), (0, 4)]
+    items = [rng.standard_normal(s) for s in shapes]
+    items[2] = items[2].astype(np.float32)  # same shape, other dtype: its own group
+    got = sn.sigma_many([backend.put(x) for x in items], "lanczos", tol=1e-8, seed=0,
+                        backend=backend.name)
+    want = np.array([exact_top(x.astype(np.float64)) for x in items], dtype=np.float64)
+    assert got.shape == (len(items),)
+    rtol = np.array([1e-5 if x.dtype == np.float32 else 1e-7 for x in items])
+    assert np.all(np.abs(got - want) <= rtol * want)
+    again = sn.sigma_many([backend.put(x) for x in items], "lanczos", tol=1e-8, seed=0,
+                          backend=backend.name)
+    np.testing.assert_array_equal(got, again)
+    with pytest.raises(ValueError, match="item 1 is a stack"):
+        sn.sigma_many([np.eye(2), np.ones((2, 2, 2))])
