@@ -142,3 +142,29 @@ def test_sigma_many_groups_equal_shapes_and_keeps_the_order(backend):
     np.testing.assert_array_equal(got, again)
     with pytest.raises(ValueError, match="item 1 is a stack"):
         sn.sigma_many([np.eye(2), np.ones((2, 2, 2))])
+
+
+def test_a_warm_start_in_a_null_space_still_finds_sigma(backend):
+    # v0 = e_1 lies in the null space of diag(0, 2, 1): the batch cannot go on from it and the
+    # matrix is redone from a random start; its bracket is then the certain one.
+    a = np.stack([np.diag([0.0, 2.0, 1.0]), np.diag([3.0, 1.0, 0.5])])
+    v0 = np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    est = backend.estimate(a, "power", tol=1e-10, v0=v0, seed=0)
+    np.testing.assert_allclose(est.sigma, [2.0, 3.0], rtol=1e-9)
+    assert np.all(np.asarray(est.converged))
+    v = np.asarray(est.v)
+    np.testing.assert_allclose(np.abs(v[0]), [0.0, 1.0, 0.0], atol=1e-6)
+    assert np.all(np.asarray(est.upper) >= [2.0, 3.0])
+
+
+def test_power_on_a_stack_matches_one_matrix_at_a_time(backend):
+    # The batched power iteration (batched matmuls on numpy and the CuPy stand-in, one task per
+    # matrix in the core) does what the one-matrix solver does from the same start.
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((5, 30, 20))
+    v0 = rng.standard_normal((5, 20))
+    stacked = backend.estimate(a, "power", tol=1e-9, v0=v0)
+    for b in range(5):
+        one = backend.estimate(a[b], "power", tol=1e-9, v0=v0[b])
+        assert stacked.iterations[b] == one.iterations
+        assert stacked.sigma[b] == pytest.approx(one.sigma, rel=1e-12)

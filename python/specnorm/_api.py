@@ -206,12 +206,32 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     else:
         flat_starts = starts.reshape(count, n)
     seeds = rng.integers(0, 2**63 - 1, size=count, dtype=np.uint64)
-    view = be.prepare(a.reshape(count, m, n))
+    view = be.prepare(be.xp.reshape(a, (count, m, n)))
     raw = be.estimate_stack(view, resolved, max(tol, floor), budget,
                             _basis_size(m, n, dtype.itemsize), seeds, flat_starts, threads)
+    if raw is None:  # this backend batches other methods matrix by matrix
+        return _stack([
+            _estimate_matrix(a[(*idx, ...)], method, tol, maxiter, rng,
+                             None if starts is None else starts[idx], be)
+            for idx in np.ndindex(*batch)
+        ], batch, a, resolved, be)
     if not np.all(raw["finite"]):
         raise ValueError("A contains NaN or Inf; the spectral norm needs finite entries")
     computed = raw["computed"]
+    redo = np.flatnonzero(~computed & (raw["certain"] > 0))
+    if redo.size:  # left by the batch (a start in a null space): one matrix at a time
+        raw = {key: val if key in ("u", "v") else np.array(val, copy=True)
+               for key, val in raw.items()}
+        host_u, host_v = np.array(be.to_host(raw["u"])), np.array(be.to_host(raw["v"]))
+        for b in redo.tolist():
+            one = _estimate_matrix(view[b, ...], resolved, tol, maxiter,
+                                   np.random.default_rng(int(seeds[b])), None, be)
+            for key in ("sigma", "lower", "residual", "iterations", "converged"):
+                raw[key][b] = getattr(one, key)
+            host_u[b], host_v[b] = be.to_host(one.u), be.to_host(one.v)
+            raw["bound_steps"][b] = 0  # not the random-start bound: upper is the certain one
+        raw["u"], raw["v"] = be.from_host(host_u, a), be.from_host(host_v, a)
+        computed = computed | (raw["certain"] > 0)
     sig, lower, certain = raw["sigma"], raw["lower"], raw["certain"]
     # The probabilistic bound depends on (kind, steps) only: one evaluation per distinct pair.
     factor = np.full(count, math.inf)
@@ -232,10 +252,12 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     converged = np.where(zero, True, raw["converged"])
     residual = np.where(zero, 0.0, raw["residual"])
 
-    def shaped(x: np.ndarray, *tail: int) -> Any:
-        return be.from_host(np.ascontiguousarray(x).reshape(*batch, *tail), a)
+    def shaped(x: np.ndarray) -> Any:
+        return be.from_host(np.ascontiguousarray(x).reshape(batch), a)
 
-    return Estimate(sigma=shaped(sig), u=shaped(raw["u"], m), v=shaped(raw["v"], n),
+    u = be.xp.reshape(raw["u"], (*batch, m))
+    v = be.xp.reshape(raw["v"], (*batch, n))
+    return Estimate(sigma=shaped(sig), u=u, v=v,
                     lower=shaped(lower), upper=shaped(upper), confidence=shaped(confidence),
                     iterations=shaped(raw["iterations"]), converged=shaped(converged),
                     residual=shaped(residual), method=resolved, backend=be.NAME)

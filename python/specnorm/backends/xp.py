@@ -26,7 +26,7 @@ import numpy as np
 
 from .._validate import as_matrix, as_namespace_matrix, namespace_dtype
 
-__all__ = ["Engine", "Options", "XpBackend"]
+__all__ = ["Engine", "Options", "StackEngine", "XpBackend"]
 
 #: Rows of A per chunk in the one-pass bounds, so that temporaries stay small.
 CHUNK_ELEMENTS = 1 << 22
@@ -562,6 +562,172 @@ class Engine:
                 "residual": residual if sigma > 0 else 0.0, "iterations": 2, "converged": True}
 
 
+class StackEngine:
+    """A stack ``a`` (B, m, n) in namespace ``xp``: power iteration on every matrix at once with
+    batched matmuls. Matrices that meet the stopping rule are dropped from the products: the
+    stack is compacted (one gather of the live matrices) whenever at most half of its rows are
+    still live, so the work follows the matrices that are left."""
+
+    def __init__(self, xp: Any, a: Any, to_host: Callable[[Any], np.ndarray],
+                 from_host: Callable[[np.ndarray, Any], Any]) -> None:
+        self.xp = xp
+        self.a = a
+        self.count, self.m, self.n = (int(d) for d in a.shape)
+        first = Engine(xp, a[0, ...], to_host, from_host)
+        self.complex, self.dtype, self.real_dtype = first.complex, first.dtype, first.real_dtype
+        self.host_dtype = first.host_dtype
+        self._to_host = to_host
+        self._from_host = from_host
+
+    def rows_norm(self, x: Any) -> Any:
+        """The norm of each row of x (k, l), without overflow or underflow."""
+        xp = self.xp
+        parts = (xp.real(x), xp.imag(x)) if self.complex else (x,)
+        big = xp.max(xp.abs(parts[0]), axis=-1)
+        for p in parts[1:]:
+            big = xp.maximum(big, xp.max(xp.abs(p), axis=-1))
+        safe = xp.where(big > 0, big, xp.ones_like(big))
+        squares = sum(xp.linalg.vector_norm(p / safe[:, None], axis=-1) ** 2 for p in parts)
+        return big * xp.sqrt(squares)
+
+    def rows_divide(self, x: Any, d: Any) -> Any:
+        """Each row of x divided by the real d[row], complex parts apart (see Engine.divide)."""
+        xp = self.xp
+        if not self.complex:
+            return x / d[:, None]
+        re = xp.astype(xp.real(x) / d[:, None], self.dtype)
+        im = xp.astype(xp.imag(x) / d[:, None], self.dtype)
+        return re + im * 1j
+
+    def host(self, *parts: Any) -> list[np.ndarray]:
+        xp = self.xp
+        joined = xp.stack([xp.astype(p, xp.float64) for p in parts])
+        out = np.asarray(self._to_host(joined))
+        return [out[i] for i in range(len(parts))]
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(finite, certain upper bound) of every matrix, as host arrays of length B."""
+        xp = self.xp
+        mag = xp.astype(xp.abs(self.a), xp.float64)
+        finite = xp.all(xp.isfinite(mag), axis=(1, 2))
+        big = xp.max(xp.where(xp.isfinite(mag), mag, xp.zeros_like(mag)), axis=(1, 2))
+        safe = xp.where(big > 0, big, xp.ones_like(big))
+        scaled = mag / safe[:, None, None]
+        fro = xp.linalg.vector_norm(xp.reshape(scaled, (self.count, -1)), axis=-1)
+        norm1 = xp.max(xp.sum(scaled, axis=1), axis=-1)
+        norm_inf = xp.max(xp.sum(scaled, axis=2), axis=-1)
+        f, b, fr, n1, ni = self.host(finite, big, fro, norm1, norm_inf)
+        with np.errstate(invalid="ignore"):
+            certain = np.minimum(fr, np.sqrt(n1) * np.sqrt(ni)) * b
+        return f.astype(bool), np.where(f.astype(bool), certain, np.nan)
+
+    def power(self, v0: Any, live: np.ndarray, hints: np.ndarray, opt: Options) -> dict[str, Any]:
+        """Power iteration (power.hpp) on the matrices where ``live`` is True, from the rows of
+        v0 (B, n); the others are left at sigma = 0. Returns host arrays of length B and device
+        arrays u (B, m), v (B, n)."""
+        xp = self.xp
+        count = self.count
+        sigma, lower = np.zeros(count), np.zeros(count)
+        residual, steps_out = np.full(count, np.inf), np.zeros(count, dtype=np.int64)
+        iterations = np.zeros(count, dtype=np.int64)
+        converged = np.zeros(count, dtype=bool)
+        finished: list[tuple[np.ndarray, Any, Any]] = []  # (member indices, u rows, v rows)
+        members = np.flatnonzero(live)  # the matrices in the working stack, in order
+        rows = xp.take(self.a, self._index(members), axis=0) if members.size < count else self.a
+        v = xp.take(v0, self._index(members), axis=0) if members.size < count else v0
+        v = self.rows_divide(v, self.rows_norm(v))
+        alive = np.ones(members.size, dtype=bool)  # rows of the working stack still iterating
+        estimate = hints[members].astype(np.float64)
+        every = max(1, int(opt.sync_every))
+        done_products, step = 0, 1
+        z = u = None
+        while members.size and done_products + 2 <= opt.maxiter:
+            scale = 1.0 / np.where(estimate > 0, estimate, 1.0)
+            scale_dev = self._real(scale)
+            z = xp.matmul(rows, v[..., None])[..., 0]
+            zs = z * xp.astype(scale_dev, self.dtype)[:, None]
+            w = xp.conj(xp.matmul(xp.conj(zs)[:, None, :], rows)[:, 0, :]) if self.complex \
+                else xp.matmul(zs[:, None, :], rows)[:, 0, :]
+            done_products += 2
+            s = self.rows_norm(z)
+            s_safe = xp.where(s > 0, s, xp.ones_like(s))
+            adj_u = self.rows_divide(w, scale_dev * s_safe)
+            res = self.rows_norm(adj_u - xp.astype(s, self.dtype)[:, None] * v) / s_safe
+            last = done_products + 2 > opt.maxiter
+            if step == 1 or last or step % every == 0:
+                s_h, res_h = self.host(s, res)
+                # A start in the null space (A v = 0 for A != 0) has probability 0: such a
+                # matrix is left to the caller's one-matrix path (sigma stays 0, not converged).
+                ok = alive & (s_h > 0)
+                idx = members[ok]
+                sigma[idx], residual[idx] = s_h[ok], res_h[ok]
+                lower[idx] = np.maximum(lower[idx], s_h[ok])
+                steps_out[idx], iterations[idx] = step, done_products
+                estimate = np.where(s_h > 0, s_h, estimate)
+                stop = ok & (res_h <= opt.tol)
+                converged[members[stop]] = True
+                u = self.rows_divide(z, s_safe)
+                leaving = stop | (alive & ~(s_h > 0))
+                if np.any(leaving) or last:
+                    keep = leaving | last
+                    pos = self._index(np.flatnonzero(keep & alive))
+                    finished.append((members[keep & alive], xp.take(u, pos, axis=0),
+                                     xp.take(v, pos, axis=0)))
+                    alive &= ~keep
+                    if not np.any(alive):
+                        members = members[:0]
+                        break
+                    if alive.sum() * 2 <= alive.size:  # compact: gather the live matrices
+                        pos = self._index(np.flatnonzero(alive))
+                        rows, v = xp.take(rows, pos, axis=0), xp.take(v, pos, axis=0)
+                        adj_u = xp.take(adj_u, pos, axis=0)
+                        members, estimate = members[alive], estimate[alive]
+                        alive = np.ones(members.size, dtype=bool)
+            an = self.rows_norm(adj_u)
+            v = self.rows_divide(adj_u, xp.where(an > 0, an, xp.ones_like(an)))
+            step += 1
+        return self._assemble(finished, sigma, lower, residual, iterations, converged,
+                              steps_out)
+
+    def _assemble(self, finished: list[tuple[np.ndarray, Any, Any]], sigma: np.ndarray,
+                  lower: np.ndarray, residual: np.ndarray, iterations: np.ndarray,
+                  converged: np.ndarray, steps: np.ndarray) -> dict[str, Any]:
+        """Host fields and the u, v rows put back in member order (unit vectors for matrices
+        that never finished)."""
+        xp = self.xp
+        count, m, n = self.count, self.m, self.n
+        have = np.zeros(count, dtype=bool)
+        order, us, vs = [], [], []
+        for idx, u_rows, v_rows in finished:
+            order.append(idx)
+            us.append(u_rows)
+            vs.append(v_rows)
+            have[idx] = True
+        missing = np.flatnonzero(~have)
+        if missing.size:
+            e_m, e_n = np.zeros((missing.size, m)), np.zeros((missing.size, n))
+            e_m[:, 0], e_n[:, 0] = 1.0, 1.0
+            order.append(missing)
+            us.append(xp.astype(self._from_host(e_m.astype(self.host_dtype), self.a), self.dtype))
+            vs.append(xp.astype(self._from_host(e_n.astype(self.host_dtype), self.a), self.dtype))
+        flat = np.concatenate(order)
+        inverse = np.empty(count, dtype=np.int64)
+        inverse[flat] = np.arange(count)
+        pos = self._index(inverse)
+        u = xp.take(xp.concat(us, axis=0), pos, axis=0)
+        v = xp.take(xp.concat(vs, axis=0), pos, axis=0)
+        return {"sigma": sigma, "lower": lower, "residual": residual, "u": u, "v": v,
+                "iterations": iterations, "converged": converged, "bound_steps": steps,
+                "bound_kind": np.ones(count, dtype=np.int8)}
+
+    def _index(self, values: np.ndarray) -> Any:
+        return self._from_host(np.asarray(values, dtype=np.int64), self.a)
+
+    def _real(self, values: np.ndarray) -> Any:
+        return self.xp.astype(self._from_host(np.asarray(values, dtype=np.float64), self.a),
+                              self.real_dtype)
+
+
 class XpBackend:
     """A backend that runs :class:`Engine` on one array namespace.
 
@@ -663,6 +829,26 @@ class XpBackend:
 
     def rayleigh_quotient(self, a: Any, x: Any) -> float:
         return self.engine(a).rayleigh_quotient(x)
+
+    def estimate_stack(self, a: Any, method: str, tol: float, maxiter: int, basis_size: int,
+                       seeds: np.ndarray, v0: np.ndarray, threads: int) -> dict[str, Any] | None:
+        """Power iteration on a whole stack (B, m, n) with batched matmuls (None for the other
+        methods, which go matrix by matrix); fields as ``_core.estimate_batch``."""
+        if method != "power":
+            return None
+        engine = StackEngine(self.xp, a, self.to_host, self._from_host)
+        finite, certain = engine.bounds()
+        computed = finite & (certain > 0)
+        if not np.all(finite):
+            return {"finite": finite}
+        opt = Options(tol=tol, maxiter=maxiter, basis_size=basis_size, seed=0, norm_hint=1.0,
+                      sync_every=self.sync_every)
+        start = self.xp.astype(self._from_host(v0, a), a.dtype)
+        out = engine.power(start, computed, certain, opt)
+        # A matrix whose start fell in its null space (probability 0) was not finished here.
+        out["computed"] = computed & (out["sigma"] > 0)
+        out["certain"], out["finite"] = certain, finite
+        return out
 
     def svd_stack(self, a: Any) -> dict[str, Any]:
         """The exact top triplets of a nonempty stack (..., m, n) from one batched SVD, with
