@@ -140,6 +140,7 @@ specnorm::Method method_from(const std::string& method) {
   if (method == "power") return specnorm::Method::power;
   if (method == "lanczos") return specnorm::Method::lanczos;
   if (method == "rayleigh") return specnorm::Method::rayleigh;
+  if (method == "gram") return specnorm::Method::gram;
   throw std::invalid_argument("unknown method '" + method + "'");
 }
 

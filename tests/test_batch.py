@@ -168,3 +168,30 @@ def test_power_on_a_stack_matches_one_matrix_at_a_time(backend):
         one = backend.estimate(a[b], "power", tol=1e-9, v0=v0[b])
         assert stacked.iterations[b] == one.iterations
         assert stacked.sigma[b] == pytest.approx(one.sigma, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("shape", [(12, 12), (40, 9), (9, 40), (64, 64)])
+@pytest.mark.parametrize("scale", [1.0, 1e30, 1e-30])
+def test_small_stacks_under_auto_use_the_gram_kernel(dtype, shape, scale):
+    # method="auto" on a stack of small matrices runs power iteration on the formed Gram matrix
+    # (cpp/specnorm/small.hpp): hard spectra (a 1e-3 top gap, a repeated top value, rank one)
+    # at extreme scales, in every dtype and shape.
+    from specnorm.testing import matrix_with_spectrum
+
+    k = min(shape)
+    tails = np.linspace(0.5, 0.01, k)
+    spectra = [np.concatenate([[1.0, 0.999], tails[: k - 2]]),
+               np.concatenate([[1.0, 1.0], tails[: k - 2]]),
+               np.concatenate([[1.0], np.zeros(k - 1)]),
+               np.linspace(1.0, 0.1, k)]
+    stack = np.stack([matrix_with_spectrum(s * scale, shape, dtype=dtype, seed=i)
+                      for i, s in enumerate(spectra)])
+    tol = 1e-4 if np.finfo(dtype).eps > 1e-10 else 1e-8
+    est = sn.estimate(stack, tol=tol, seed=0, backend="cpp")
+    assert est.method == "power"
+    assert np.all(est.converged)
+    got = est.sigma / scale
+    room = 4 * max(tol, 8 * float(np.finfo(dtype).eps) * math.sqrt(max(shape)))
+    np.testing.assert_allclose(got, 1.0, rtol=room)
+    assert np.all(est.lower / scale <= 1.0 + room) and np.all(est.upper / scale >= 1.0 - room)

@@ -18,6 +18,7 @@
 #include "power.hpp"
 #include "rayleigh.hpp"
 #include "result.hpp"
+#include "small.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -25,7 +26,7 @@
 
 namespace specnorm {
 
-enum class Method { power = 0, lanczos = 1, rayleigh = 2 };
+enum class Method { power = 0, lanczos = 1, rayleigh = 2, gram = 3 };
 
 /// The answer for one matrix of a batch: its bounds and, where it is finite and nonzero, the
 /// estimate (left default-constructed otherwise).
@@ -67,6 +68,7 @@ std::vector<BatchEntry<Scalar>> estimate_batch(Index count, MakeOp make_op, Star
         case Method::power: entry.estimate = power_iteration(op, v0, opt); break;
         case Method::lanczos: entry.estimate = lanczos(op, v0, opt); break;
         case Method::rayleigh: entry.estimate = rayleigh_iteration(op, v0, opt); break;
+        case Method::gram: entry.estimate = gram_power(op, v0, opt); break;
       }
       entry.computed = true;
     } catch (...) {

@@ -20,6 +20,9 @@ NAME = "cpp"
 class CppBackend(XpBackend):
     """The compiled core behind the backend interface of :class:`XpBackend`."""
 
+    #: Methods that ``estimate_stack`` runs on a whole stack ("gram": small.hpp).
+    STACK_METHODS = ("power", "lanczos", "rayleigh", "gram")
+
     def __init__(self) -> None:
         super().__init__(NAME, load=_numpy._load, check=lambda namespace: (True, ""),
                          owns=_numpy.owns_host, to_host=np.asarray,

@@ -731,6 +731,9 @@ class StackEngine:
 class XpBackend:
     """A backend that runs :class:`Engine` on one array namespace.
 
+    Stacks: power iteration runs on the whole stack (:class:`StackEngine`); the other methods go
+    matrix by matrix, the exact SVD is one batched call.
+
     Parameters
     ----------
     name : str
@@ -829,6 +832,9 @@ class XpBackend:
 
     def rayleigh_quotient(self, a: Any, x: Any) -> float:
         return self.engine(a).rayleigh_quotient(x)
+
+    #: Methods that ``estimate_stack`` runs on a whole stack.
+    STACK_METHODS: tuple[str, ...] = ("power",)
 
     def estimate_stack(self, a: Any, method: str, tol: float, maxiter: int, basis_size: int,
                        seeds: np.ndarray, v0: np.ndarray, threads: int) -> dict[str, Any] | None:

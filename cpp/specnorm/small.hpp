@@ -1,0 +1,136 @@
+// Small matrices (min(m, n) <= 64): power iteration on the formed Gram matrix.
+//
+// For a small matrix the cost of a Krylov method is its per-step overhead, not its products. Here
+// the k x k Gram matrix G = A^H A (or A A^H when m < n; k = min(m, n)) is formed once from A
+// scaled by a certain bound on sigma_1 (so that G's entries lie in [-1, 1]), then squared
+// `squarings` times with a renormalization, H = G^(2^s) / c: one product with H is 2^s steps of
+// power iteration on A^H A at the cost of k^2 multiply-adds. Steps stop when the residual
+// ||G x - (x^H G x) x|| / (x^H G x) of the unit iterate is below tol^2 (or the rounding floor;
+// or half of `maxiter` is
+// spent); the start is the random v0 plus the largest column of H. The pair is then certified
+// from fresh products with A (result.hpp), and a general Lanczos run finishes the job if rounding
+// kept the certified residual above tol.
+//
+// `iterations` counts products with A and A^H as if H were applied matrix-free: 2^(s+1) per step,
+// plus the certification. Forming G (k products' worth of multiply-adds) and squaring it are not
+// counted.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "lanczos.hpp"
+#include "result.hpp"
+
+namespace specnorm {
+
+/// The Gram power iteration above for the dense operator `op` from `v0` (length cols), with
+/// `squarings` squarings of G (0 gives plain power iteration on the Gram matrix).
+template <typename Scalar>
+Estimate<Scalar> gram_power(const DenseOperator<Scalar>& op, const Vector<Scalar>& v0,
+                            const Options<RealOf<Scalar>>& opt, int squarings = 3) {
+  using Real = RealOf<Scalar>;
+  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  const Index m = op.rows(), n = op.cols();
+  const bool right = n <= m;  // iterate on the right vectors (G = A^H A) or the left (A A^H)
+  const Index k = right ? n : m;
+  const Real hint = opt.norm_hint > 0 ? opt.norm_hint : Real(1);
+  // The stored block S is A or A^T; A^H A and A A^H from it, scaled by 1 / hint^2.
+  const auto& S = op.stored();
+  const bool a_is_stored = !op.transposed();
+  Matrix G(k, k);
+  const Real inv = Real(1) / hint;
+  if (right == a_is_stored) {
+    // A^H A = S^H S (S = A) or A A^H = S^T conj(S) = conj(S^H S) (S = A^T)
+    const Matrix scaled = S * inv;
+    G.noalias() = scaled.adjoint() * scaled;
+    if (!a_is_stored) G = G.conjugate();
+  } else {
+    // A^H A = conj(S) S^T (S = A^T), A A^H = S S^H (S = A)
+    const Matrix scaled = S * inv;
+    G.noalias() = scaled * scaled.adjoint();
+    if (!a_is_stored) G = G.conjugate();
+  }
+  Matrix H = G;
+  for (int s = 0; s < squarings; ++s) {
+    const Real trace = std::real(H.trace());
+    if (!(trace > 0)) break;
+    H /= trace;
+    H = (H * H).eval();
+  }
+  const Index per_step = Index(2) << squarings;
+
+  Estimate<Scalar> est;
+  est.bound_kind = BoundKind::none;  // the Gram start is derived: the bracket is the certain one
+  Vector<Scalar> x(k);
+  if (right) {
+    x = v0;
+  } else {
+    Vector<Scalar> y(m);
+    op.apply(v0, y);
+    x = y;
+  }
+  Real xn = safe_norm(x);
+  if (xn > 0) x /= xn;
+  // Add the largest column of H, which leans towards the top eigenvector of G whatever the
+  // random start: the two would both have to miss it for the iteration to settle lower.
+  Index j_max = 0;
+  H.colwise().norm().maxCoeff(&j_max);
+  const Vector<Scalar> column = H.col(j_max);
+  const Real cn = safe_norm(column);
+  if (cn > 0) x += column / cn;
+  xn = safe_norm(x);
+  if (!(xn > 0)) {
+    x = column;
+    xn = cn;
+  }
+  if (!(xn > 0)) {
+    x = Vector<Scalar>::Ones(k);
+    xn = safe_norm(x);
+  }
+  x /= xn;
+  Vector<Scalar> y(k), gx(k);
+  // The Gram steps aim at tol^2 (down to rounding): a unit x = c1 v1 + c2 v2 with a small c1
+  // has a residual of about |c1| (lambda1 - lambda2), which a looser target could accept with
+  // the estimate near sigma_2 when the top gap is small.
+  const Real floor = Real(16) * std::numeric_limits<Real>::epsilon() * std::sqrt(Real(k));
+  const Real inner_tol = std::max(opt.tol * opt.tol, floor);
+  Index spent = 0;
+  // Half the budget at most: the rest is kept for the certification and a Lanczos finish.
+  const Index budget = std::max<Index>(0, opt.maxiter / 2 - 2);
+  while (spent + per_step <= budget) {
+    y.noalias() = H * x;
+    spent += per_step;
+    const Real yn = safe_norm(y);
+    if (!(yn > 0)) break;
+    x = y / yn;
+    gx.noalias() = G * x;
+    const Real lambda = std::real(x.dot(gx));
+    if (!(lambda > 0)) break;
+    const Real res = safe_norm(Vector<Scalar>(gx - lambda * x)) / lambda;
+    if (res <= inner_tol) break;
+  }
+  est.iterations = spent;
+  Vector<Scalar> v(n);
+  if (right) {
+    v = x;
+  } else {
+    op.apply_adjoint(x, v);
+  }
+  if (!(safe_norm(v) > 0)) v = v0;
+  certify(op, v, opt, est);
+  if (!est.converged && est.iterations + 4 <= opt.maxiter && est.v.size() == n) {
+    Options<Real> rest = opt;
+    rest.maxiter = opt.maxiter - est.iterations;
+    Estimate<Scalar> tail = lanczos(op, Vector<Scalar>(est.v), rest);
+    tail.iterations += est.iterations;
+    tail.lower = std::max(tail.lower, est.lower);
+    tail.bound_kind = BoundKind::none;
+    tail.bound_steps = 0;
+    est = tail;
+  }
+  return est;
+}
+
+}  // namespace specnorm
