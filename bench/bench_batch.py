@@ -67,7 +67,8 @@ def main() -> None:
                                args.repeats)
             err = float(np.max(np.abs(np.asarray(est.sigma) - exact) / exact))
             torch_cols = (f"{t_torch:.3f}", f"{t_torch / t:.1f}") if t_torch else ("-", "-")
-            print(f"| {'x'.join(map(str, shape))} | {t_np:.3f} | {torch_cols[0]} | {est.method} | "
+            label = est.method if method == est.method else f"{method} -> {est.method}"
+            print(f"| {'x'.join(map(str, shape))} | {t_np:.3f} | {torch_cols[0]} | {label} | "
                   f"{t:.3f} | {t_np / t:.1f} | {torch_cols[1]} | "
                   f"{float(np.mean(est.iterations)):.1f} | {err:.1e} |")
 
