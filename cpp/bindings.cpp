@@ -181,7 +181,7 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
     const py::gil_scoped_release release;
     entries = specnorm::estimate_batch<T>(count, make_op, start, seeds.data(), which, opt, threads);
   }
-  py::array_t<double> sigma(count), lower(count), residual(count), certain(count);
+  py::array_t<double> sigma(count), lower(count), residual(count), certain(count), found(count);
   py::array_t<std::int64_t> iterations(count), steps(count);
   py::array_t<std::int8_t> kind(count);
   py::array_t<bool> converged(count), finite(count), computed(count);
@@ -197,6 +197,7 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
     lower.mutable_at(b) = static_cast<double>(est.lower);
     residual.mutable_at(b) = static_cast<double>(est.residual);
     certain.mutable_at(b) = e.bounds.upper();
+    found.mutable_at(b) = est.upper;
     iterations.mutable_at(b) = est.iterations;
     steps.mutable_at(b) = est.bound_steps;
     kind.mutable_at(b) = static_cast<std::int8_t>(est.bound_kind);
@@ -211,6 +212,7 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
   out["lower"] = lower;
   out["residual"] = residual;
   out["certain"] = certain;
+  out["upper"] = found;
   out["iterations"] = iterations;
   out["bound_steps"] = steps;
   out["bound_kind"] = kind;

@@ -195,3 +195,14 @@ def test_small_stacks_under_auto_use_the_gram_kernel(dtype, shape, scale):
     room = 4 * max(tol, 8 * float(np.finfo(dtype).eps) * math.sqrt(max(shape)))
     np.testing.assert_allclose(got, 1.0, rtol=room)
     assert np.all(est.lower / scale <= 1.0 + room) and np.all(est.upper / scale >= 1.0 - room)
+
+
+def test_the_gram_kernel_reports_a_tight_certain_upper_bound():
+    # sigma_1 <= ||G^8||_F^(1/16) for G = A^H A: certain, and within k^(1/32) of sigma_1.
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((200, 32, 24))
+    est = sn.estimate(a, tol=1e-6, seed=0, backend="cpp")
+    want = exact_top(a)
+    assert np.all(est.confidence == 1.0)
+    assert np.all(est.upper >= want)
+    assert np.all(est.upper <= want * 24 ** (1 / 32) * (1 + 1e-12))

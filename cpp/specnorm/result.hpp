@@ -26,6 +26,7 @@ struct Estimate {
   bool converged = false;
   BoundKind bound_kind = BoundKind::none;
   Index bound_steps = 0;
+  double upper = std::numeric_limits<double>::infinity();  ///< a certain bound a solver found
 };
 
 template <typename Real>

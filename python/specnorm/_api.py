@@ -238,6 +238,8 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
         raw["u"], raw["v"] = be.from_host(host_u, a), be.from_host(host_v, a)
         computed = computed | (raw["certain"] > 0)
     sig, lower, certain = raw["sigma"], raw["lower"], raw["certain"]
+    if "upper" in raw:  # a certain bound the solver found (the Gram kernel's)
+        certain = np.where(np.isnan(certain), certain, np.fmin(certain, raw["upper"]))
     # The probabilistic bound depends on (kind, steps) only: one evaluation per distinct pair.
     factor = np.full(count, math.inf)
     if random_start:
