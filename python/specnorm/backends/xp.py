@@ -689,9 +689,160 @@ class StackEngine:
         return self._assemble(finished, sigma, lower, residual, iterations, converged,
                               steps_out)
 
+    def lanczos(self, v0: Any, live: np.ndarray, hints: np.ndarray,
+                opt: Options) -> dict[str, Any]:
+        """Golub-Kahan-Lanczos (lanczos.hpp) on the matrices where ``live`` is True, all at once:
+        the products and the reorthogonalization are batched matmuls, the small projected
+        problems one batched ``eigh`` on the host. A full basis restarts from the Ritz vector.
+        Matrices whose certification at exit misses ``tol`` (rounding) are left unfinished
+        (sigma = 0) for the caller's one-matrix path."""
+        xp = self.xp
+        count, m, n = self.count, self.m, self.n
+        kmax = max(2, min(opt.basis_size, n))
+        tiny = 16.0 * float(xp.finfo(self.real_dtype).eps)
+        sigma, lower = np.zeros(count), np.zeros(count)
+        residual, steps_out = np.full(count, np.inf), np.zeros(count, dtype=np.int64)
+        iterations = np.zeros(count, dtype=np.int64)
+        converged = np.zeros(count, dtype=bool)
+        finished: list[tuple[np.ndarray, Any, Any]] = []
+        members = np.flatnonzero(live)
+        pos = self._index(members)
+        rows = xp.take(self.a, pos, axis=0)
+        start = xp.take(v0, pos, axis=0)
+        estimate = hints[members].astype(np.float64)
+        products, first_cycle = 0, True
+
+        def conj(x: Any) -> Any:
+            return xp.conj(x) if self.complex else x
+
+        def adjoint(z: Any) -> Any:  # A^H z for every live matrix
+            return conj(xp.matmul(conj(z)[:, None, :], rows)[:, 0, :])
+
+        def project(basis: Any, x: Any) -> tuple[Any, Any]:  # CGS2 against the rows of basis
+            h = None
+            for _ in range(2):
+                g = conj(xp.matmul(basis, conj(x)[..., None])[..., 0])
+                x = x - xp.matmul(g[:, None, :], basis)[:, 0, :]
+                h = g if h is None else h + g
+            return x, h
+
+        while members.size and products + 4 <= opt.maxiter:
+            live_n = members.size
+            P = xp.zeros((live_n, kmax + 1, n), dtype=self.dtype)
+            Q = xp.zeros((live_n, kmax, m), dtype=self.dtype)
+            R = xp.zeros((live_n, kmax, n), dtype=self.dtype)
+            B = np.zeros((live_n, kmax, kmax), dtype=self.host_dtype)
+            P[:, 0, :] = self.rows_divide(start, self.rows_norm(start))
+            leaving = np.zeros(live_n, dtype=bool)
+            best = P[:, 0, :]
+            for j in range(kmax):
+                if products + 4 > opt.maxiter:
+                    break
+                scale = self._real(1.0 / np.where(estimate > 0, estimate, 1.0))
+                q = xp.matmul(rows, P[:, j, :][..., None])[..., 0]
+                w = adjoint(q * xp.astype(scale, self.dtype)[:, None])
+                products += 2
+                before = self.rows_norm(q)
+                if j:
+                    q, h = project(Q[:, :j, :], q)
+                else:
+                    h = xp.zeros((live_n, 0), dtype=self.dtype)
+                alpha = self.rows_norm(q)
+                ok = (alpha > tiny * before) & (alpha > 0)
+                q = xp.where(ok[:, None], self.rows_divide(q, xp.where(ok, alpha,
+                                                                       xp.ones_like(alpha))),
+                             xp.zeros_like(q))
+                r = w if not j else w - xp.matmul((h * xp.astype(scale, self.dtype)[:, None])
+                                                  [:, None, :], R[:, :j, :])[:, 0, :]
+                r = xp.where(ok[:, None], self.rows_divide(r, xp.where(ok, scale * alpha,
+                                                                       xp.ones_like(alpha))),
+                             xp.zeros_like(r))
+                Q[:, j, :] = q
+                R[:, j, :] = r
+                before_r = self.rows_norm(r)
+                r, _ = project(P[:, :j + 1, :], r)
+                beta_dev = self.rows_norm(r)
+                (h_host,) = [np.asarray(self._to_host(h))] if j else [np.zeros((live_n, 0))]
+                a_h, ok_h, br_h, beta = self.host(alpha, xp.astype(ok, self.real_dtype),
+                                                  before_r, beta_dev)
+                B[:, :j, j] = h_host
+                B[:, j, j] = np.where(ok_h > 0, a_h, 0.0)
+                beta = np.where((beta <= tiny * br_h) | (beta == 0), 0.0, beta)
+                k = j + 1
+                if first_cycle:
+                    steps_out[members] = k
+                bj = B[:, :k, :k]
+                b_max = np.max(np.abs(bj), axis=(1, 2))
+                b_scale = np.where(b_max > 0, b_max, 1.0)
+                bs = bj / b_scale[:, None, None]
+                values, vectors = np.linalg.eigh(np.swapaxes(bs.conj(), 1, 2) @ bs)
+                s1 = b_scale * np.sqrt(np.maximum(values[:, -1], 0.0))
+                right = vectors[:, :, -1]
+                last_row = np.abs(np.einsum("bi,bi->b", bs[:, k - 1, :], right))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ritz = np.where(s1 > 0, beta * last_row * (b_scale / s1), beta)
+                estimate = np.where(s1 > 0, s1, estimate)
+                coeffs = xp.astype(self._from_host(right.astype(self.host_dtype), self.a),
+                                   self.dtype)
+                best = xp.matmul(coeffs[:, None, :], P[:, :k, :])[:, 0, :]
+                out_of_budget = products + 4 > opt.maxiter
+                leaving = (ritz <= opt.tol * s1) | (beta == 0) | ~(s1 > 0)
+                if out_of_budget:
+                    leaving[:] = True
+                if np.any(leaving):
+                    # Certify the leaving matrices from fresh products; a matrix whose certified
+                    # residual misses tol (rounding) or whose start lay in a null space is left
+                    # unfinished for the caller's one-matrix path.
+                    sub = np.flatnonzero(leaving)
+                    sel = self._index(sub)
+                    v = xp.take(best, sel, axis=0)
+                    v = self.rows_divide(v, self.rows_norm(v))
+                    rows_l = xp.take(rows, sel, axis=0)
+                    scale_l = self._real(1.0 / np.where(estimate[sub] > 0, estimate[sub], 1.0))
+                    z = xp.matmul(rows_l, v[..., None])[..., 0]
+                    zs = z * xp.astype(scale_l, self.dtype)[:, None]
+                    w = conj(xp.matmul(conj(zs)[:, None, :], rows_l)[:, 0, :])
+                    s_dev = self.rows_norm(z)
+                    s_safe = xp.where(s_dev > 0, s_dev, xp.ones_like(s_dev))
+                    res_dev = self.rows_norm(self.rows_divide(w, scale_l * s_safe)
+                                             - xp.astype(s_dev, self.dtype)[:, None] * v) / s_safe
+                    s_h, res_h = self.host(s_dev, res_dev)
+                    good = (s_h > 0) & (res_h <= opt.tol)
+                    settle = good | (out_of_budget & (s_h > 0))
+                    idx = members[sub[settle]]
+                    sigma[idx], residual[idx] = s_h[settle], res_h[settle]
+                    lower[idx], iterations[idx] = s_h[settle], products + 2
+                    converged[members[sub[good]]] = True
+                    if np.any(settle):
+                        put = self._index(np.flatnonzero(settle))
+                        u = self.rows_divide(z, s_safe)
+                        finished.append((idx, xp.take(u, put, axis=0), xp.take(v, put, axis=0)))
+                    if out_of_budget:
+                        members = members[:0]
+                        break
+                    keep = np.flatnonzero(~leaving)
+                    if keep.size == 0:
+                        members = members[:0]
+                        break
+                    sel = self._index(keep)
+                    rows, best = xp.take(rows, sel, axis=0), xp.take(best, sel, axis=0)
+                    P, Q, R = (xp.take(X, sel, axis=0) for X in (P, Q, R))
+                    r, beta_dev = xp.take(r, sel, axis=0), xp.take(beta_dev, sel, axis=0)
+                    B, members, estimate = B[keep], members[keep], estimate[keep]
+                    live_n = members.size
+                if k == kmax:
+                    break
+                P[:, k, :] = self.rows_divide(r, xp.where(beta_dev > 0, beta_dev,
+                                                          xp.ones_like(beta_dev)))
+            # A full basis: restart every matrix left from its Ritz vector.
+            first_cycle = False
+            start = best
+        return self._assemble(finished, sigma, lower, residual, iterations, converged,
+                              steps_out, kind=2)
+
     def _assemble(self, finished: list[tuple[np.ndarray, Any, Any]], sigma: np.ndarray,
                   lower: np.ndarray, residual: np.ndarray, iterations: np.ndarray,
-                  converged: np.ndarray, steps: np.ndarray) -> dict[str, Any]:
+                  converged: np.ndarray, steps: np.ndarray, kind: int = 1) -> dict[str, Any]:
         """Host fields and the u, v rows put back in member order (unit vectors for matrices
         that never finished)."""
         xp = self.xp
@@ -718,7 +869,7 @@ class StackEngine:
         v = xp.take(xp.concat(vs, axis=0), pos, axis=0)
         return {"sigma": sigma, "lower": lower, "residual": residual, "u": u, "v": v,
                 "iterations": iterations, "converged": converged, "bound_steps": steps,
-                "bound_kind": np.ones(count, dtype=np.int8)}
+                "bound_kind": np.full(count, kind, dtype=np.int8)}
 
     def _index(self, values: np.ndarray) -> Any:
         return self._from_host(np.asarray(values, dtype=np.int64), self.a)
@@ -834,13 +985,13 @@ class XpBackend:
         return self.engine(a).rayleigh_quotient(x)
 
     #: Methods that ``estimate_stack`` runs on a whole stack.
-    STACK_METHODS: tuple[str, ...] = ("power",)
+    STACK_METHODS: tuple[str, ...] = ("power", "lanczos")
 
     def estimate_stack(self, a: Any, method: str, tol: float, maxiter: int, basis_size: int,
                        seeds: np.ndarray, v0: np.ndarray, threads: int) -> dict[str, Any] | None:
         """Power iteration on a whole stack (B, m, n) with batched matmuls (None for the other
         methods, which go matrix by matrix); fields as ``_core.estimate_batch``."""
-        if method != "power":
+        if method not in self.STACK_METHODS:
             return None
         engine = StackEngine(self.xp, a, self.to_host, self._from_host)
         finite, certain = engine.bounds()
@@ -850,7 +1001,8 @@ class XpBackend:
         opt = Options(tol=tol, maxiter=maxiter, basis_size=basis_size, seed=0, norm_hint=1.0,
                       sync_every=self.sync_every)
         start = self.xp.astype(self._from_host(v0, a), a.dtype)
-        out = engine.power(start, computed, certain, opt)
+        run = engine.power if method == "power" else engine.lanczos
+        out = run(start, computed, certain, opt)
         # A matrix whose start fell in its null space (probability 0) was not finished here.
         out["computed"] = computed & (out["sigma"] > 0)
         out["certain"], out["finite"] = certain, finite
