@@ -75,6 +75,39 @@ def _host_vector(be: XpBackend, x: Any, name: str = "v0") -> Any:
     return x
 
 
+_BOUND_KINDS = ("none", "power", "lanczos")
+
+
+def _random_starts(rng: np.random.Generator, shape: tuple[int, ...],
+                   dtype: np.dtype) -> np.ndarray:
+    """Gaussian start vectors (complex ones with Gaussian real and imaginary parts)."""
+    draw = rng.standard_normal(shape)
+    if dtype.kind == "c":
+        draw = draw + 1j * rng.standard_normal(shape)
+    return draw.astype(dtype)
+
+
+def _bracket(sigma: np.ndarray, lower: np.ndarray, certain: np.ndarray, kinds: np.ndarray,
+             steps: np.ndarray, n: int, is_complex: bool,
+             floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """(upper, confidence) per estimate: the random-start bound of kind ``kinds`` (codes into
+    _BOUND_KINDS) after ``steps`` steps where it is below the certain bound, else the certain
+    bound; never below ``lower``."""
+    if kinds.size == 1:
+        factor = np.array([random_start_factor(_BOUND_KINDS[int(kinds[0])], int(steps[0]), n,
+                                               is_complex)])
+    else:  # the factor depends on (kind, steps) only: one evaluation per distinct pair
+        keys, inverse = np.unique(np.stack([kinds, steps], axis=1), axis=0, return_inverse=True)
+        values = np.array([random_start_factor(_BOUND_KINDS[k], int(st), n, is_complex)
+                           for k, st in keys])
+        factor = values[inverse.reshape(-1)]
+    with np.errstate(invalid="ignore", over="ignore"):
+        likely = np.maximum(sigma, lower) * factor * (1.0 + floor)
+    use_likely = likely < certain
+    upper = np.maximum(np.where(use_likely, likely, certain), lower)
+    return upper, np.where(use_likely, 1.0 - FAILURE_PROBABILITY, 1.0)
+
+
 def default_maxiter(m: int, n: int) -> int:
     """The product budget when maxiter is None: at least 2000 and 20 * min(m, n), and for small
     matrices as many as fit in about 10^7 multiply-adds."""
@@ -107,30 +140,22 @@ def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
                         converged=True, residual=exact["residual"], method="svd",
                         backend=be.NAME)
 
-    is_complex = dtype.kind == "c"
     floor = tol_floor(dtype, m, n)
     budget = maxiter if maxiter is not None else default_maxiter(m, n)
     random_start = start is None
     if start is None:
-        draw = rng.standard_normal(n)
-        if is_complex:
-            draw = draw + 1j * rng.standard_normal(n)
-        start = draw.astype(dtype)
+        start = _random_starts(rng, (n,), dtype)
     core_seed = int(rng.integers(0, 2**63 - 1))
     raw = be.estimate_dense(view, resolved, max(tol, floor), budget,
                             _basis_size(m, n, dtype.itemsize), core_seed,
                             be.from_host(start, a), certain)
-    sig = float(raw["sigma"])
-    lower = float(raw["lower"])
-    kind = raw["bound_kind"] if random_start else "none"
-    factor = random_start_factor(kind, int(raw["bound_steps"]), n, is_complex)
-    likely = max(sig, lower) * factor * (1.0 + floor)
-    if likely < certain:
-        upper, confidence = likely, 1.0 - FAILURE_PROBABILITY
-    else:
-        upper, confidence = certain, 1.0
-    return Estimate(sigma=sig, u=raw["u"], v=raw["v"], lower=lower, upper=max(upper, lower),
-                    confidence=confidence, iterations=int(raw["iterations"]),
+    sig, lower = float(raw["sigma"]), float(raw["lower"])
+    kind = _BOUND_KINDS.index(raw["bound_kind"]) if random_start else 0
+    upper, confidence = _bracket(np.array([sig]), np.array([lower]), np.array([certain]),
+                                 np.array([kind]), np.array([int(raw["bound_steps"])]), n,
+                                 dtype.kind == "c", floor)
+    return Estimate(sigma=sig, u=raw["u"], v=raw["v"], lower=lower, upper=float(upper[0]),
+                    confidence=float(confidence[0]), iterations=int(raw["iterations"]),
                     converged=bool(raw["converged"]), residual=float(raw["residual"]),
                     method=resolved, backend=be.NAME)
 
@@ -159,9 +184,6 @@ def _stack(results: list[Estimate], batch: tuple[int, ...], a: Any, method: str,
                     method=methods.pop() if len(methods) == 1 else method, backend=be.NAME)
 
 
-_BOUND_KINDS = ("none", "power", "lanczos")
-
-
 def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
                     rng: np.random.Generator, v0: Any, be: XpBackend, threads: int) -> Estimate:
     """A stack (..., m, n): every field an array over the leading dimensions."""
@@ -170,13 +192,14 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     dtype = be.numpy_dtype(a)
     resolved = _resolve_method(method, m, n)
     core_method = resolved
-    if method == "auto" and resolved == "svd" and "gram" in getattr(be, "STACK_METHODS", ()):
+    if method == "auto" and resolved == "svd" and "gram" in be.STACK_METHODS:
         # Small matrices in a stack: power iteration on the formed Gram matrix (small.hpp),
         # many times faster than a batched SVD; it reports method="power".
         resolved, core_method = "power", "gram"
     starts = None if v0 is None else check_starts(_host_vector(be, v0), batch, n, dtype)
     count = math.prod(batch)
-    if resolved == "svd" and count > 0 and m > 0 and n > 0:
+    empty = count == 0 or m == 0 or n == 0
+    if resolved == "svd" and not empty:
         exact = be.svd_stack(a)
         xp = be.xp
 
@@ -191,35 +214,22 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
                         converged=host_shaped(np.ones(count, dtype=bool)),
                         residual=xp.astype(exact["residual"], xp.float64), method="svd",
                         backend=be.NAME)
-    if not hasattr(be, "estimate_stack") or count == 0 or m == 0 or n == 0:
-        results = [
-            _estimate_matrix(a[(*idx, ...)], method, tol, maxiter, rng,
-                             None if starts is None else starts[idx], be)
-            for idx in np.ndindex(*batch)
-        ]
-        return _stack(results, batch, a, resolved, be)
-
-    is_complex = dtype.kind == "c"
-    floor = tol_floor(dtype, m, n)
-    budget = maxiter if maxiter is not None else default_maxiter(m, n)
-    random_start = starts is None
-    if starts is None:
-        draw = rng.standard_normal((count, n))
-        if is_complex:
-            draw = draw + 1j * rng.standard_normal((count, n))
-        flat_starts = draw.astype(dtype)
-    else:
-        flat_starts = starts.reshape(count, n)
-    seeds = rng.integers(0, 2**63 - 1, size=count, dtype=np.uint64)
-    view = be.prepare(be.xp.reshape(a, (count, m, n)))
-    raw = be.estimate_stack(view, core_method, max(tol, floor), budget,
-                            _basis_size(m, n, dtype.itemsize), seeds, flat_starts, threads)
-    if raw is None:  # this backend batches other methods matrix by matrix
+    if empty or core_method not in be.STACK_METHODS:  # matrix by matrix
         return _stack([
             _estimate_matrix(a[(*idx, ...)], method, tol, maxiter, rng,
                              None if starts is None else starts[idx], be)
             for idx in np.ndindex(*batch)
         ], batch, a, resolved, be)
+
+    floor = tol_floor(dtype, m, n)
+    budget = maxiter if maxiter is not None else default_maxiter(m, n)
+    random_start = starts is None
+    flat_starts = (_random_starts(rng, (count, n), dtype) if starts is None
+                   else starts.reshape(count, n))
+    seeds = rng.integers(0, 2**63 - 1, size=count, dtype=np.uint64)
+    view = be.prepare(be.xp.reshape(a, (count, m, n)))
+    raw = be.estimate_stack(view, core_method, max(tol, floor), budget,
+                            _basis_size(m, n, dtype.itemsize), seeds, flat_starts, threads)
     if not np.all(raw["finite"]):
         raise ValueError("A contains NaN or Inf; the spectral norm needs finite entries")
     computed = raw["computed"]
@@ -240,21 +250,11 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     sig, lower, certain = raw["sigma"], raw["lower"], raw["certain"]
     if "upper" in raw:  # a certain bound the solver found (the Gram kernel's)
         certain = np.where(np.isnan(certain), certain, np.fmin(certain, raw["upper"]))
-    # The probabilistic bound depends on (kind, steps) only: one evaluation per distinct pair.
-    factor = np.full(count, math.inf)
-    if random_start:
-        pairs = np.stack([raw["bound_kind"].astype(np.int64), raw["bound_steps"]], axis=1)
-        keys, inverse = np.unique(pairs, axis=0, return_inverse=True)
-        values = np.array([random_start_factor(_BOUND_KINDS[k], int(steps), n, is_complex)
-                           for k, steps in keys])
-        factor = values[inverse.reshape(-1)]
-    with np.errstate(invalid="ignore", over="ignore"):
-        likely = np.maximum(sig, lower) * factor * (1.0 + floor)
-    use_likely = likely < certain
-    upper = np.where(use_likely, likely, certain)
-    confidence = np.where(use_likely, 1.0 - FAILURE_PROBABILITY, 1.0)
+    kinds = raw["bound_kind"].astype(np.int64) if random_start else np.zeros(count, np.int64)
+    upper, confidence = _bracket(sig, lower, certain, kinds, raw["bound_steps"], n,
+                                 dtype.kind == "c", floor)
     zero = ~computed  # zero matrices: sigma = 0 exactly, converged
-    upper = np.where(zero, 0.0, np.maximum(upper, lower))
+    upper = np.where(zero, 0.0, upper)
     confidence = np.where(zero, 1.0, confidence)
     converged = np.where(zero, True, raw["converged"])
     residual = np.where(zero, 0.0, raw["residual"])

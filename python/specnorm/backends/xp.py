@@ -70,6 +70,67 @@ def product_scale(sigma: float, opt: Options) -> float:
     return 1.0 / (sigma if sigma > 0 else (opt.norm_hint if opt.norm_hint > 0 else 1.0))
 
 
+def stack_bounds(xp: Any, a: Any, to_host: Callable[[Any], np.ndarray],
+                 device: Any) -> tuple[np.ndarray, np.ndarray]:
+    """For every matrix of the stack ``a`` (B, m, n): whether all its entries are finite, and the
+    certain bound min(||A||_F, sqrt(||A||_1 ||A||_inf)) (NaN where not finite), as host arrays.
+
+    One pass over ``a`` in blocks of about CHUNK_ELEMENTS entries (whole matrices, or row blocks
+    of one large matrix), so temporaries stay small; one transfer of 5 numbers per matrix per
+    block of matrices. Matrices whose squares overflow or underflow float64 get a second pass
+    scaled by their largest entry (bounds.hpp does the same).
+    """
+    count, m, n = (int(d) for d in a.shape)
+    group = max(1, CHUNK_ELEMENTS // max(m * n, 1))
+    rows = m if group > 1 else max(1, CHUNK_ELEMENTS // max(n, 1))
+    biggest: list[Any] = []  # each block's largest magnitudes, kept on the device for the rescale
+
+    def sweep(rescale: bool) -> np.ndarray:
+        out = []
+        for i, b0 in enumerate(range(0, count, group)):
+            b1 = min(b0 + group, count)
+            g = b1 - b0
+            finite = xp.ones((g,), dtype=xp.bool, device=device)
+            big = xp.zeros((g,), dtype=xp.float64, device=device)
+            cols = xp.zeros((g, n), dtype=xp.float64, device=device)
+            row_max = xp.zeros((g,), dtype=xp.float64, device=device)
+            squares = xp.zeros((g,), dtype=xp.float64, device=device)
+            for r0 in range(0, m, rows):
+                block = a[b0:b1, r0:min(r0 + rows, m), :]
+                mag = xp.astype(xp.abs(block), xp.float64)
+                if rescale:
+                    safe = xp.where(biggest[i] > 0, biggest[i], xp.ones_like(biggest[i]))
+                    mag = mag / safe[:, None, None]
+                else:
+                    finite = finite & xp.all(xp.isfinite(block), axis=(1, 2))
+                    big = xp.maximum(big, xp.max(mag, axis=(1, 2)))
+                cols = cols + xp.sum(mag, axis=1)
+                row_max = xp.maximum(row_max, xp.max(xp.sum(mag, axis=2), axis=1))
+                squares = squares + xp.sum(mag * mag, axis=(1, 2))
+            if not rescale:
+                biggest.append(big)
+            parts = [xp.astype(finite, xp.float64), big, xp.max(cols, axis=1), row_max, squares]
+            out.append(np.asarray(to_host(xp.stack(parts))))
+        return np.concatenate(out, axis=1) if out else np.zeros((5, 0))
+
+    # Squares that overflow float64 are detected below and redone scaled: no warning wanted.
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite, big, norm1, norm_inf, squares = sweep(False)
+    finite = finite > 0
+    overflow = ~(np.isfinite(norm1) & np.isfinite(norm_inf) & np.isfinite(squares))
+    underflow = (big > 0) & ((norm1 == 0) | (squares < 1e-280))
+    redo = finite & (big > 0) & (overflow | underflow)
+    scale = np.ones(count)
+    if np.any(redo):
+        _, _, n1, ni, sq = sweep(True)
+        norm1, norm_inf, squares = (np.where(redo, x, y) for x, y in
+                                    ((n1, norm1), (ni, norm_inf), (sq, squares)))
+        scale = np.where(redo, big, 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        certain = np.minimum(np.sqrt(squares), np.sqrt(norm1) * np.sqrt(norm_inf)) * scale
+    return finite, np.where(finite, certain, np.nan)
+
+
 class Engine:
     """One dense matrix ``a`` (m, n) in namespace ``xp``, with the operations the methods need.
 
@@ -499,52 +560,9 @@ class Engine:
         return value
 
     def dense_bounds(self) -> tuple[bool, float]:
-        """(every entry finite, min(||A||_F, sqrt(||A||_1 ||A||_inf))) from one pass over A in
-        row blocks (a second, scaled pass only when squares overflow or underflow in float64)."""
-        xp = self.xp
-        a, m, n = self.a, self.m, self.n
-        rows = max(1, CHUNK_ELEMENTS // max(n, 1))
-
-        def sweep(scale: float | None) -> tuple[Any, ...]:
-            finite = xp.asarray(True, device=self.device)
-            big = xp.zeros((), dtype=xp.float64, device=self.device)
-            cols = xp.zeros((n,), dtype=xp.float64, device=self.device)
-            row_max = xp.zeros((), dtype=xp.float64, device=self.device)
-            squares = xp.zeros((), dtype=xp.float64, device=self.device)
-            for r0 in range(0, m, rows):
-                block = a[r0:min(r0 + rows, m), :]
-                mag = xp.astype(xp.abs(block), xp.float64)
-                if scale is None:
-                    finite = finite & xp.all(xp.isfinite(block))
-                    big = xp.maximum(big, xp.max(mag))
-                else:
-                    mag = mag / scale
-                cols = cols + xp.sum(mag, axis=0)
-                row_max = xp.maximum(row_max, xp.max(xp.sum(mag, axis=1)))
-                squares = squares + xp.sum(mag * mag)
-            f = xp.astype(finite, xp.float64)
-            return self._host_floats(f, big, xp.max(cols), row_max, squares)
-
-        # The squares may overflow float64 here: that is detected below and answered by a scaled
-        # pass, so NumPy's overflow warning (an error under -W error) is silenced.
-        with np.errstate(over="ignore"):
-            finite, big, norm1, norm_inf, squares = sweep(None)
-        if not finite:
-            return False, math.nan
-        overflow = not (math.isfinite(norm1) and math.isfinite(norm_inf)
-                        and math.isfinite(squares))
-        underflow = big > 0 and (norm1 == 0 or squares < 1e-280)
-        scale = 1.0
-        if (overflow or underflow) and big > 0:
-            _, _, norm1, norm_inf, squares = sweep(big)
-            scale = big
-        upper = min(math.sqrt(squares), math.sqrt(norm1) * math.sqrt(norm_inf)) * scale
-        return True, upper
-
-    def _host_floats(self, *parts: Any) -> tuple[float, ...]:
-        xp = self.xp
-        joined = xp.stack([xp.astype(p, xp.float64) for p in parts])
-        return tuple(float(t) for t in np.asarray(self._to_host(joined)))
+        """(every entry finite, min(||A||_F, sqrt(||A||_1 ||A||_inf))), see stack_bounds."""
+        finite, certain = stack_bounds(self.xp, self.a[None, ...], self._to_host, self.device)
+        return bool(finite[0]), float(certain[0])
 
     def svd(self) -> dict[str, Any]:
         """The exact top triplet from the namespace's SVD, with a certain bracket."""
@@ -563,10 +581,10 @@ class Engine:
 
 
 class StackEngine:
-    """A stack ``a`` (B, m, n) in namespace ``xp``: power iteration on every matrix at once with
-    batched matmuls. Matrices that meet the stopping rule are dropped from the products: the
-    stack is compacted (one gather of the live matrices) whenever at most half of its rows are
-    still live, so the work follows the matrices that are left."""
+    """A stack ``a`` (B, m, n) in namespace ``xp``: power iteration or Lanczos on every matrix at
+    once with batched matmuls. Matrices that meet the stopping rule leave the products: the live
+    matrices are gathered (power iteration: whenever at most half of the rows are still live;
+    Lanczos: at every departure, with its basis), so the work follows the matrices left."""
 
     def __init__(self, xp: Any, a: Any, to_host: Callable[[Any], np.ndarray],
                  from_host: Callable[[np.ndarray, Any], Any]) -> None:
@@ -607,19 +625,7 @@ class StackEngine:
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """(finite, certain upper bound) of every matrix, as host arrays of length B."""
-        xp = self.xp
-        mag = xp.astype(xp.abs(self.a), xp.float64)
-        finite = xp.all(xp.isfinite(mag), axis=(1, 2))
-        big = xp.max(xp.where(xp.isfinite(mag), mag, xp.zeros_like(mag)), axis=(1, 2))
-        safe = xp.where(big > 0, big, xp.ones_like(big))
-        scaled = mag / safe[:, None, None]
-        fro = xp.linalg.vector_norm(xp.reshape(scaled, (self.count, -1)), axis=-1)
-        norm1 = xp.max(xp.sum(scaled, axis=1), axis=-1)
-        norm_inf = xp.max(xp.sum(scaled, axis=2), axis=-1)
-        f, b, fr, n1, ni = self.host(finite, big, fro, norm1, norm_inf)
-        with np.errstate(invalid="ignore"):
-            certain = np.minimum(fr, np.sqrt(n1) * np.sqrt(ni)) * b
-        return f.astype(bool), np.where(f.astype(bool), certain, np.nan)
+        return stack_bounds(self.xp, self.a, self._to_host, array_api_compat.device(self.a))
 
     def power(self, v0: Any, live: np.ndarray, hints: np.ndarray, opt: Options) -> dict[str, Any]:
         """Power iteration (power.hpp) on the matrices where ``live`` is True, from the rows of
@@ -882,8 +888,8 @@ class StackEngine:
 class XpBackend:
     """A backend that runs :class:`Engine` on one array namespace.
 
-    Stacks: power iteration runs on the whole stack (:class:`StackEngine`); the other methods go
-    matrix by matrix, the exact SVD is one batched call.
+    Stacks: power iteration and Lanczos run on the whole stack (:class:`StackEngine`);
+    Rayleigh-quotient iteration goes matrix by matrix; the exact SVD is one batched call.
 
     Parameters
     ----------
@@ -988,11 +994,11 @@ class XpBackend:
     STACK_METHODS: tuple[str, ...] = ("power", "lanczos")
 
     def estimate_stack(self, a: Any, method: str, tol: float, maxiter: int, basis_size: int,
-                       seeds: np.ndarray, v0: np.ndarray, threads: int) -> dict[str, Any] | None:
-        """Power iteration on a whole stack (B, m, n) with batched matmuls (None for the other
-        methods, which go matrix by matrix); fields as ``_core.estimate_batch``."""
+                       seeds: np.ndarray, v0: np.ndarray, threads: int) -> dict[str, Any]:
+        """A method of STACK_METHODS on a whole stack (B, m, n) with batched matmuls; fields as
+        ``_core.estimate_batch``."""
         if method not in self.STACK_METHODS:
-            return None
+            raise ValueError(f"the {self.NAME!r} backend runs {method!r} matrix by matrix")
         engine = StackEngine(self.xp, a, self.to_host, self._from_host)
         finite, certain = engine.bounds()
         computed = finite & (certain > 0)
