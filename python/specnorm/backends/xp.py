@@ -617,6 +617,17 @@ class StackEngine:
         im = xp.astype(xp.imag(x) / d[:, None], self.dtype)
         return re + im * 1j
 
+    def conj(self, x: Any) -> Any:
+        return self.xp.conj(x) if self.complex else x
+
+    def normal(self, rows: Any, v: Any, scale: Any) -> tuple[Any, Any]:
+        """(A_b v_b, A_b^H (scale_b A_b v_b)) for every matrix A_b of ``rows``: two products
+        each, as batched matmuls, without forming conj(A)."""
+        xp = self.xp
+        z = xp.matmul(rows, v[..., None])[..., 0]
+        zs = z * xp.astype(scale, self.dtype)[:, None]
+        return z, self.conj(xp.matmul(self.conj(zs)[:, None, :], rows)[:, 0, :])
+
     def host(self, *parts: Any) -> list[np.ndarray]:
         xp = self.xp
         joined = xp.stack([xp.astype(p, xp.float64) for p in parts])
@@ -650,10 +661,7 @@ class StackEngine:
         while members.size and done_products + 2 <= opt.maxiter:
             scale = 1.0 / np.where(estimate > 0, estimate, 1.0)
             scale_dev = self._real(scale)
-            z = xp.matmul(rows, v[..., None])[..., 0]
-            zs = z * xp.astype(scale_dev, self.dtype)[:, None]
-            w = xp.conj(xp.matmul(xp.conj(zs)[:, None, :], rows)[:, 0, :]) if self.complex \
-                else xp.matmul(zs[:, None, :], rows)[:, 0, :]
+            z, w = self.normal(rows, v, scale_dev)
             done_products += 2
             s = self.rows_norm(z)
             s_safe = xp.where(s > 0, s, xp.ones_like(s))
@@ -718,11 +726,7 @@ class StackEngine:
         estimate = hints[members].astype(np.float64)
         products, first_cycle = 0, True
 
-        def conj(x: Any) -> Any:
-            return xp.conj(x) if self.complex else x
-
-        def adjoint(z: Any) -> Any:  # A^H z for every live matrix
-            return conj(xp.matmul(conj(z)[:, None, :], rows)[:, 0, :])
+        conj = self.conj
 
         def project(basis: Any, x: Any) -> tuple[Any, Any]:  # CGS2 against the rows of basis
             h = None
@@ -745,8 +749,7 @@ class StackEngine:
                 if products + 4 > opt.maxiter:
                     break
                 scale = self._real(1.0 / np.where(estimate > 0, estimate, 1.0))
-                q = xp.matmul(rows, P[:, j, :][..., None])[..., 0]
-                w = adjoint(q * xp.astype(scale, self.dtype)[:, None])
+                q, w = self.normal(rows, P[:, j, :], scale)
                 products += 2
                 before = self.rows_norm(q)
                 if j:
@@ -805,9 +808,7 @@ class StackEngine:
                     v = self.rows_divide(v, self.rows_norm(v))
                     rows_l = xp.take(rows, sel, axis=0)
                     scale_l = self._real(1.0 / np.where(estimate[sub] > 0, estimate[sub], 1.0))
-                    z = xp.matmul(rows_l, v[..., None])[..., 0]
-                    zs = z * xp.astype(scale_l, self.dtype)[:, None]
-                    w = conj(xp.matmul(conj(zs)[:, None, :], rows_l)[:, 0, :])
+                    z, w = self.normal(rows_l, v, scale_l)
                     s_dev = self.rows_norm(z)
                     s_safe = xp.where(s_dev > 0, s_dev, xp.ones_like(s_dev))
                     res_dev = self.rows_norm(self.rows_divide(w, scale_l * s_safe)
