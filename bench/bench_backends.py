@@ -14,27 +14,12 @@ array, timed with the device synchronised, and the device named.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from timing import best_time, host_line
 
 import specnorm as sn
-
-
-def best_time(fn: Callable[[], Any], repeats: int, sync: Callable[[], None] = lambda: None
-              ) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        out = fn()
-        sync()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def matrix(shape: tuple[int, int], dtype: Any, seed: int = 0) -> np.ndarray:
@@ -100,9 +85,7 @@ def main() -> None:
     parser.add_argument("--tol", type=float, default=1e-6)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    cpu = platform.processor() or platform.machine()
-    print(f"Host: {cpu}, {os.cpu_count()} cores, OMP_NUM_THREADS="
-          f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, NumPy {np.__version__}")
+    print(f"Host: {host_line()}, NumPy {np.__version__}")
     print()
     shapes = [(800, 800), (1600, 400)] if args.quick else [(3000, 3000), (6000, 1500)]
     host_table(shapes, args.tol, args.repeats)

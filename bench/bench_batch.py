@@ -13,24 +13,11 @@ the float64 SVD.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
+from timing import best_time, host_line
 
 import specnorm as sn
-
-
-def best_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def main() -> None:
@@ -45,9 +32,7 @@ def main() -> None:
         torch = None
     scale = 10 if args.quick else 1
     cases = [(10000 // scale, 32, 32), (10000 // scale, 64, 64), (1000 // scale, 256, 256)]
-    cpu = platform.processor() or platform.machine()
-    print(f"Host: {cpu}, {os.cpu_count()} cores, OMP_NUM_THREADS="
-          f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, NumPy {np.__version__}, torch "
+    print(f"Host: {host_line()}, NumPy {np.__version__}, torch "
           f"{torch.__version__ if torch is not None else 'not installed'}; float32, "
           f"tol={args.tol:g}, best of {args.repeats}")
     print()

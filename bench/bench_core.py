@@ -11,22 +11,11 @@ relative error against the exact value.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import time
 
 import numpy as np
+from timing import best_time, host_line
 
 import specnorm as sn
-
-
-def best_time(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def main() -> None:
@@ -43,10 +32,8 @@ def main() -> None:
     top = np.linalg.svd(a, compute_uv=False)[:2]  # untimed: the gap that governs convergence
     x = np.random.default_rng(1).standard_normal(n)
     t_gemv, _ = best_time(lambda: a @ x, 20)
-    cpu = platform.processor() or platform.machine()
-    threads = os.environ.get("OMP_NUM_THREADS", "unset")
-    print(f"Setup: {n} x {n} float64 Gaussian, tol={args.tol:g}; {cpu}, {os.cpu_count()} cores, "
-          f"OMP_NUM_THREADS={threads}; sigma_2 / sigma_1 = {top[1] / top[0]:.4f}")
+    print(f"Setup: {n} x {n} float64 Gaussian, tol={args.tol:g}; {host_line()}; "
+          f"sigma_2 / sigma_1 = {top[1] / top[0]:.4f}")
     print()
     print("| method | time [s] | speed-up vs numpy.linalg.norm(A, 2) | products | ms / product "
           "| relative error | converged |")
