@@ -188,10 +188,9 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
   py::array_t<T> u({count, m}), v({count, n});
   auto su = u.template mutable_unchecked<2>();
   auto sv = v.template mutable_unchecked<2>();
+  const specnorm::BatchEntry<T> empty_entry;  // for empty matrices, where nothing ran
   for (Index b = 0; b < count; ++b) {
-    const bool have = !entries.empty();
-    const specnorm::BatchEntry<T> empty_entry;
-    const auto& e = have ? entries[static_cast<std::size_t>(b)] : empty_entry;
+    const auto& e = entries.empty() ? empty_entry : entries[static_cast<std::size_t>(b)];
     const auto& est = e.estimate;
     sigma.mutable_at(b) = static_cast<double>(est.sigma);
     lower.mutable_at(b) = static_cast<double>(est.lower);
@@ -204,8 +203,9 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
     converged.mutable_at(b) = est.converged;
     finite.mutable_at(b) = e.bounds.finite;
     computed.mutable_at(b) = e.computed;
-    for (Index i = 0; i < m; ++i) su(b, i) = e.computed ? est.u[i] : T(i == 0 ? 1 : 0);
-    for (Index j = 0; j < n; ++j) sv(b, j) = e.computed ? est.v[j] : T(j == 0 ? 1 : 0);
+    // The computed pair, or the first unit vectors where nothing was computed (sigma = 0).
+    for (Index i = 0; i < m; ++i) su(b, i) = e.computed ? est.u[i] : T(i == 0);
+    for (Index j = 0; j < n; ++j) sv(b, j) = e.computed ? est.v[j] : T(j == 0);
   }
   py::dict out;
   out["sigma"] = sigma;

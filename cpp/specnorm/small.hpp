@@ -36,22 +36,29 @@ Estimate<Scalar> gram_power(const DenseOperator<Scalar>& op, const Vector<Scalar
   const bool right = n <= m;  // iterate on the right vectors (G = A^H A) or the left (A A^H)
   const Index k = right ? n : m;
   const Real hint = opt.norm_hint > 0 ? opt.norm_hint : Real(1);
-  // The stored block S is A or A^T; A^H A and A A^H from it, scaled by 1 / hint^2.
+  // The stored block S is A or A^T: A^H A = S^H S or conj(S S^H), A A^H = S S^H or conj(S^H S).
+  // G is scaled by 1 / hint^2 so that its entries lie in [-1, 1].
   const auto& S = op.stored();
   const bool a_is_stored = !op.transposed();
+  const bool inner = right == a_is_stored;  // G from S^H S, else from S S^H
   Matrix G(k, k);
+  const auto form = [&](const auto& X) {
+    if (inner) {
+      G.noalias() = X.adjoint() * X;
+    } else {
+      G.noalias() = X * X.adjoint();
+    }
+  };
   const Real inv = Real(1) / hint;
-  if (right == a_is_stored) {
-    // A^H A = S^H S (S = A) or A A^H = S^T conj(S) = conj(S^H S) (S = A^T)
-    const Matrix scaled = S * inv;
-    G.noalias() = scaled.adjoint() * scaled;
-    if (!a_is_stored) G = G.conjugate();
+  const Real lo = std::sqrt(std::numeric_limits<Real>::min()) * Real(1e6);
+  const Real hi = std::sqrt(std::numeric_limits<Real>::max()) * Real(1e-6);
+  if (hint > lo && hint < hi) {
+    form(S);  // |a_ij| <= sigma_1 <= hint: every |G_ij| <= hint^2 is representable
+    G *= inv * inv;
   } else {
-    // A^H A = conj(S) S^T (S = A^T), A A^H = S S^H (S = A)
-    const Matrix scaled = S * inv;
-    G.noalias() = scaled * scaled.adjoint();
-    if (!a_is_stored) G = G.conjugate();
+    form(Matrix(S * inv));  // extreme scales: one scaled copy of A keeps G finite and normal
   }
+  if (!a_is_stored) G = G.conjugate();
   // H = G^(2^done) / c with log c tracked, so that ||G^(2^done)||_F = ||H||_F c is known: it
   // bounds lambda_1(G)^(2^done) from above, a certain bound on sigma_1 that is tight to a factor
   // of k^(1 / 2^(done + 1)) (about 1.11 for k = 32 after three squarings).
