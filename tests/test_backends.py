@@ -213,15 +213,24 @@ def test_standin_stack_result_types(xps):
 # --- (e) device discipline: what crosses from the device to the host ---------------------------
 
 
+class Transfers(list):
+    """Sizes of transfers; ``shapes`` holds their shapes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[int, ...]] = []
+
+
 @pytest.fixture
 def transfers(xps, monkeypatch):
     """Sizes of every device-to-host transfer of the stand-in backend, in order."""
     be = BACKENDS[STANDIN]
     original = be.to_host
-    sizes: list[int] = []
+    sizes = Transfers()
 
     def counting(x):
         sizes.append(math.prod(int(d) for d in x.shape))
+        sizes.shapes.append(tuple(int(d) for d in x.shape))
         return original(x)
 
     monkeypatch.setattr(be, "to_host", counting)
@@ -267,8 +276,10 @@ def test_a_stack_moves_only_scalars_to_the_host(xps, transfers):
     est = sn.estimate(xps.asarray(host), "lanczos", seed=0, tol=1e-8)
     assert bool(np.all(np.asarray(np.from_dlpack(est.converged))))
     # The stack runs as one batch: a transfer carries the scalars of every live matrix at once,
-    # at most basis_size + 8 per matrix, never a vector of length m or n.
+    # at most basis_size + 8 per matrix, and never a vector of length m or n.
+    m, n = host.shape[-2:]
     assert max(transfers) <= host.shape[0] * host.shape[1] * (64 + 8), transfers
+    assert not [s for s in transfers.shapes if m in s or n in s], transfers.shapes
 
 
 def test_power_iteration_synchronises_only_every_few_steps(xps, transfers):

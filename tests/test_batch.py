@@ -14,6 +14,23 @@ import specnorm as sn
 ITERATIVE = ("power", "lanczos", "rayleigh")
 
 
+@pytest.fixture
+def stack_calls(backend, monkeypatch):
+    """How many times the backend computed a whole stack in one call (its batch path)."""
+    from specnorm.backends import BACKENDS
+
+    be = BACKENDS[backend.name]
+    calls: list[str] = []
+    original = be.estimate_stack
+
+    def counting(a, method, *args, **kw):
+        calls.append(method)
+        return original(a, method, *args, **kw)
+
+    monkeypatch.setattr(be, "estimate_stack", counting)
+    return calls
+
+
 def exact_top(stack: np.ndarray) -> np.ndarray:
     wide = stack.astype(np.complex128 if np.iscomplexobj(stack) else np.float64)
     if stack.shape[-1] == 0 or stack.shape[-2] == 0:
@@ -23,7 +40,9 @@ def exact_top(stack: np.ndarray) -> np.ndarray:
 
 @st.composite
 def stacks(draw):
-    batch = tuple(draw(st.lists(st.integers(0, 3), min_size=1, max_size=2)))
+    batch = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2)))
+    if draw(st.integers(0, 9)) == 0:  # now and then an empty leading dimension
+        batch = (*batch[:-1], 0)
     m, n = draw(st.integers(1, 12)), draw(st.integers(1, 12))
     dtype = draw(st.sampled_from([np.float32, np.float64, np.complex64, np.complex128]))
     seed = draw(st.integers(0, 2**32 - 1))
@@ -126,13 +145,26 @@ def test_strided_and_transposed_stacks_give_the_same_answer():
     assert np.array_equal(base, np.random.default_rng(5).standard_normal((6, 40, 60)))
 
 
-def test_sigma_many_groups_equal_shapes_and_keeps_the_order(backend):
+def test_sigma_many_groups_equal_shapes_and_keeps_the_order(backend, monkeypatch):
     rng = np.random.default_rng(6)
     shapes = [(30, 20), (5, 7), (30, 20), (0, 4), (5, 7), (30, 20), (1, 1), (0, 4)]
     items = [rng.standard_normal(s) for s in shapes]
     items[2] = items[2].astype(np.float32)  # same shape, other dtype: its own group
+    import specnorm._api as api
+
+    stacked: list[tuple[int, ...]] = []
+    original = api.sigma
+
+    def spy(a, *args, **kw):
+        stacked.append(tuple(a.shape))
+        return original(a, *args, **kw)
+
+    monkeypatch.setattr(api, "sigma", spy)
     got = sn.sigma_many([backend.put(x) for x in items], "lanczos", tol=1e-8, seed=0,
                         backend=backend.name)
+    if not backend.device:  # NumPy matrices of one shape and dtype go in as one stack
+        assert sorted(s for s in stacked if len(s) == 3) == [(2, 0, 4), (2, 5, 7), (2, 30, 20)]
+        assert len(stacked) == 5  # the three stacks, the float32 30 x 20 and the 1 x 1
     want = np.array([exact_top(x.astype(np.float64)) for x in items], dtype=np.float64)
     assert got.shape == (len(items),)
     rtol = np.array([1e-5 if x.dtype == np.float32 else 1e-7 for x in items])
@@ -157,13 +189,14 @@ def test_a_warm_start_in_a_null_space_still_finds_sigma(backend):
     assert np.all(np.asarray(est.upper) >= [2.0, 3.0])
 
 
-def test_power_on_a_stack_matches_one_matrix_at_a_time(backend):
+def test_power_on_a_stack_matches_one_matrix_at_a_time(backend, stack_calls):
     # The batched power iteration (batched matmuls on numpy and the CuPy stand-in, one task per
     # matrix in the core) does what the one-matrix solver does from the same start.
     rng = np.random.default_rng(8)
     a = rng.standard_normal((5, 30, 20))
     v0 = rng.standard_normal((5, 20))
     stacked = backend.estimate(a, "power", tol=1e-9, v0=v0)
+    assert stack_calls == ["power"]  # the batch path ran
     for b in range(5):
         one = backend.estimate(a[b], "power", tol=1e-9, v0=v0[b])
         assert stacked.iterations[b] == one.iterations
@@ -209,7 +242,8 @@ def test_the_gram_kernel_reports_a_tight_certain_upper_bound():
 
 
 @pytest.mark.parametrize("basis", [64, 4])
-def test_lanczos_on_a_stack_matches_one_matrix_at_a_time(backend, basis, monkeypatch):
+def test_lanczos_on_a_stack_matches_one_matrix_at_a_time(backend, basis, monkeypatch,
+                                                         stack_calls):
     # Batched Lanczos (batched matmuls on numpy and the CuPy stand-in, one task per matrix in the
     # core): each matrix leaves the batch when its own Ritz pair passes, after the products the
     # one-matrix solver needs from the same start. A basis of 4 forces restarts (thick in the
@@ -222,6 +256,7 @@ def test_lanczos_on_a_stack_matches_one_matrix_at_a_time(backend, basis, monkeyp
     a[1] *= 3
     v0 = rng.standard_normal((4, 20))
     stacked = backend.estimate(a, "lanczos", tol=1e-9, v0=v0)
+    assert stack_calls == ["lanczos"]  # the batch path ran
     want = exact_top(a)
     np.testing.assert_allclose(stacked.sigma, want, rtol=1e-8)
     assert np.all(np.asarray(stacked.converged))

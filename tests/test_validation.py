@@ -182,6 +182,8 @@ def _outcome(call):
 def test_rayleigh_quotient_of_mixed_dtypes_behaves_as_on_the_host(on, a, x_dtype, monkeypatch):
     """A real A with a complex x (or any other mix) does on every backend what it does on the
     NumPy backend: the same value, or the same exception."""
+    if on.name == "numpy":
+        pytest.skip("the reference itself")
     x = (np.random.default_rng(3).standard_normal(20) * (1.0 + 2.0j)).astype(x_dtype) \
         if np.dtype(x_dtype).kind == "c" else np.arange(1, 21).astype(x_dtype)
     monkeypatch.setenv("SPECNORM_BACKEND", "numpy")
