@@ -166,6 +166,9 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
     const T* data = reinterpret_cast<const T*>(reinterpret_cast<const char*>(base) + b * bs);
     return strided_view(data, m, n, s0, s1);
   };
+  const auto seed_data = seeds.template unchecked<1>();  // any strides
+  std::vector<std::uint64_t> seed_list(static_cast<std::size_t>(count));
+  for (Index b = 0; b < count; ++b) seed_list[static_cast<std::size_t>(b)] = seed_data(b);
   const auto v0_data = v0.template unchecked<2>();
   const auto start = [&](Index b) {
     specnorm::Vector<T> x(n);
@@ -179,7 +182,8 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
   std::vector<specnorm::BatchEntry<T>> entries;
   if (m > 0 && n > 0) {
     const py::gil_scoped_release release;
-    entries = specnorm::estimate_batch<T>(count, make_op, start, seeds.data(), which, opt, threads);
+    entries = specnorm::estimate_batch<T>(count, make_op, start, seed_list.data(), which, opt,
+                                          threads);
   }
   py::array_t<double> sigma(count), lower(count), residual(count), certain(count), found(count);
   py::array_t<std::int64_t> iterations(count), steps(count);

@@ -264,3 +264,20 @@ def test_lanczos_on_a_stack_matches_one_matrix_at_a_time(backend, basis, monkeyp
         for b in range(4):
             one = backend.estimate(a[b], "lanczos", tol=1e-9, v0=v0[b])
             assert stacked.iterations[b] == one.iterations
+
+
+@pytest.mark.parametrize("method", ITERATIVE)
+@pytest.mark.parametrize("maxiter", [1, 2, 3])
+def test_a_null_space_start_with_no_budget_left_gives_a_unit_pair(backend, method, maxiter):
+    # A start in the null space of A and a budget too small to escape it: the answer is a unit
+    # pair with sigma a lower bound, never an empty vector (this crashed the stack path once).
+    a = np.zeros((3, 2, 2))
+    a[:, 0, 0] = 1.0
+    v0 = np.tile([0.0, 1.0], (3, 1))
+    for mat, start in ((a, v0), (a[0], v0[0])):
+        est = backend.estimate(mat, method, v0=start, maxiter=maxiter)
+        u, v = np.asarray(est.u), np.asarray(est.v)
+        assert u.shape == mat.shape[:-1] and v.shape == (*mat.shape[:-2], 2)
+        np.testing.assert_allclose(np.linalg.norm(u, axis=-1), 1.0, rtol=1e-12)
+        np.testing.assert_allclose(np.linalg.norm(v, axis=-1), 1.0, rtol=1e-12)
+        assert np.all(np.asarray(est.sigma) <= 1.0) and np.all(np.asarray(est.upper) >= 1.0)

@@ -7,7 +7,6 @@
 // slow matrix does not hold back the others, and each matrix stops on its own stopping rule.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <mutex>
@@ -48,7 +47,14 @@ std::vector<BatchEntry<Scalar>> estimate_batch(Index count, MakeOp make_op, Star
   std::exception_ptr failure;
   std::mutex failure_lock;
 #ifdef _OPENMP
-  const int nt = threads > 0 ? threads : omp_get_max_threads();
+  // threads > 0 caps every parallel region of the call, the products of a lone matrix included;
+  // the caller's setting is restored on the way out.
+  struct ThreadCap {
+    int saved = omp_get_max_threads();
+    explicit ThreadCap(int t) { if (t > 0) omp_set_num_threads(t); }
+    ~ThreadCap() { omp_set_num_threads(saved); }
+  } cap(threads);
+  const int nt = omp_get_max_threads();
 #else
   const int nt = 1;
   (void)threads;

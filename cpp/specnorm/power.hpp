@@ -60,11 +60,7 @@ Estimate<Scalar> power_iteration(const Op& op, const Vector<Scalar>& v0,
     v = adj_u / safe_norm(adj_u);
     ++steps;
   }
-  if (est.u.size() == 0) {  // every start fell in the null space: report a unit pair, sigma = 0
-    est.u = Vector<Scalar>::Zero(op.rows());
-    if (op.rows() > 0) est.u[0] = Scalar(1);
-    est.v = v;
-  }
+  ensure_pair(op, v, est);  // every start fell in the null space: a unit pair, sigma = 0
   return est;
 }
 

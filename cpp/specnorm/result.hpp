@@ -77,6 +77,23 @@ class GaussianSource {
   std::normal_distribution<double> normal_;
 };
 
+/// Gives est a unit pair of the right lengths if a solver could not compute one (every start
+/// in the null space of A, or no budget for a product): u = e_1 and v = v / ||v|| (or e_1).
+/// Every solver leaves through `certify` or calls this, so a returned pair is never empty.
+template <typename Op, typename Scalar>
+void ensure_pair(const Op& op, const Vector<Scalar>& v, Estimate<Scalar>& est) {
+  if (est.u.size() == op.rows() && est.v.size() == op.cols()) return;
+  est.u = Vector<Scalar>::Zero(op.rows());
+  if (op.rows() > 0) est.u[0] = Scalar(1);
+  const RealOf<Scalar> vn = v.size() == op.cols() ? safe_norm(v) : RealOf<Scalar>(0);
+  if (vn > 0) {
+    est.v = v / vn;
+  } else {
+    est.v = Vector<Scalar>::Zero(op.cols());
+    if (op.cols() > 0) est.v[0] = Scalar(1);
+  }
+}
+
 /// Recomputes the pair for unit v from fresh products and stores it in est: sigma = ||A v||,
 /// u = A v / sigma, residual = ||A^H u - sigma v|| / sigma. Two products (A v and A^H A v, one
 /// pass where the operator allows), or only A v if the budget allows one (then the residual stays
@@ -85,7 +102,7 @@ template <typename Op, typename Scalar>
 void certify(const Op& op, const Vector<Scalar>& v_in, const Options<RealOf<Scalar>>& opt,
              Estimate<Scalar>& est) {
   using Real = RealOf<Scalar>;
-  if (est.iterations >= opt.maxiter) return;
+  if (est.iterations >= opt.maxiter) return ensure_pair(op, v_in, est);
   const Vector<Scalar> v = v_in / safe_norm(v_in);
   const bool both = est.iterations + 2 <= opt.maxiter;
   const Real scale = product_scale(est.sigma, opt);
@@ -98,7 +115,7 @@ void certify(const Op& op, const Vector<Scalar>& v_in, const Options<RealOf<Scal
     est.iterations += 1;
   }
   const Real sigma = safe_norm(z);
-  if (!(sigma > 0)) return;
+  if (!(sigma > 0)) return ensure_pair(op, v, est);
   if (sigma > est.lower) est.lower = sigma;
   est.sigma = sigma;
   est.u = z / sigma;

@@ -62,6 +62,7 @@ Estimate<Scalar> gram_power(const DenseOperator<Scalar>& op, const Vector<Scalar
   // H = G^(2^done) / c with log c tracked, so that ||G^(2^done)||_F = ||H||_F c is known: it
   // bounds lambda_1(G)^(2^done) from above, a certain bound on sigma_1 that is tight to a factor
   // of k^(1 / 2^(done + 1)) (about 1.11 for k = 32 after three squarings).
+  const Real trace0 = std::real(G.trace());
   Matrix H = G;
   double log_c = 0;
   int done = 0;
@@ -76,11 +77,15 @@ Estimate<Scalar> gram_power(const DenseOperator<Scalar>& op, const Vector<Scalar
   const double h_norm = static_cast<double>(H.norm());
   double gram_upper = std::numeric_limits<double>::infinity();
   if (h_norm > 0 && std::isfinite(h_norm)) {
-    const double power = std::ldexp(1.0, done + 1);  // 2^(done + 1)
-    // Rounding of G and of the squarings: a relative allowance of k eps per multiplication.
     const double eps = static_cast<double>(std::numeric_limits<Real>::epsilon());
-    const double slack = 1.0 + 4.0 * static_cast<double>(k + 2) * eps * (done + 1);
-    gram_upper = static_cast<double>(hint) * std::exp((std::log(h_norm) + log_c) / power) * slack;
+    // lambda_1 of the computed G, allowing k eps of relative rounding per squaring ...
+    const double computed = std::exp((std::log(h_norm) + log_c) / std::ldexp(1.0, done)) *
+                            (1.0 + 4.0 * static_cast<double>(k + 2) * eps * (done + 1));
+    // ... plus the rounding of G itself: each entry sums max(m, n) products, so
+    // ||G - G_exact||_2 <= gamma_L trace(G) with gamma_L about L eps.
+    const double length = static_cast<double>(std::max(m, n));
+    const double formed = 1.01 * length * eps * static_cast<double>(trace0);
+    gram_upper = static_cast<double>(hint) * std::sqrt(computed + formed);
   }
   const Index per_step = Index(2) << squarings;
 
