@@ -17,6 +17,7 @@
 #include "specnorm/power.hpp"
 #include "specnorm/rayleigh.hpp"
 #include "specnorm/result.hpp"
+#include "specnorm/small.hpp"
 
 namespace py = pybind11;
 using specnorm::Index;
@@ -228,6 +229,51 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
   return out;
 }
 
+/// One small dense matrix by the Gram kernel (small.hpp) with its one-pass bounds, in one call
+/// and with the least conversion: the path of method="auto" for min(m, n) <= 64. The start is
+/// `v0`, or drawn from `seed` when v0 is None. Returns (status, sigma, lower, upper, residual,
+/// iterations, converged, u, v): status 0 computed, 1 an entry is NaN or Inf, 2 A = 0 (nothing
+/// computed); upper is the certain bound (the smaller of the one-pass bound and the kernel's);
+/// u and v are None unless `vectors`.
+template <typename T>
+py::tuple estimate_small(const Array<T>& a, double tol, Index maxiter, std::uint64_t seed,
+                         const py::object& v0, bool vectors) {
+  using Real = specnorm::RealOf<T>;
+  const auto op = dense_view(a);
+  if (!(tol > 0 && tol < 1)) throw std::invalid_argument("tol must lie in (0, 1)");
+  if (maxiter < 1) throw std::invalid_argument("maxiter must be at least 1");
+  const bool drawn = v0.is_none();
+  specnorm::Vector<T> start;
+  if (!drawn) start = vector_from(v0.cast<Array<T>>(), op.cols(), "v0");
+  specnorm::DenseBounds bounds;
+  specnorm::Estimate<T> est;
+  int status = 0;
+  {
+    const py::gil_scoped_release release;
+    bounds = specnorm::dense_bounds(op);
+    if (!bounds.finite) {
+      status = 1;
+    } else if (!(bounds.upper() > 0) || op.rows() == 0 || op.cols() == 0) {
+      status = 2;
+    } else {
+      specnorm::Options<Real> opt;
+      opt.tol = static_cast<Real>(tol);
+      opt.maxiter = maxiter;
+      opt.seed = seed + 0x9E3779B97F4A7C15ULL;  // the solver's own draws: another stream
+      opt.norm_hint = static_cast<Real>(bounds.upper());
+      if (drawn) start = specnorm::GaussianSource<T>(seed).draw(op.cols());
+      est = specnorm::gram_power(op, start, opt);
+    }
+  }
+  if (status != 0) return py::make_tuple(status, 0.0, 0.0, 0.0, 0.0, 0, true, py::none(),
+                                         py::none());
+  const py::object u = vectors ? py::object(to_numpy(est.u)) : py::none();
+  const py::object v = vectors ? py::object(to_numpy(est.v)) : py::none();
+  return py::make_tuple(status, static_cast<double>(est.sigma), static_cast<double>(est.lower),
+                        std::min(bounds.upper(), est.upper), static_cast<double>(est.residual),
+                        est.iterations, est.converged, u, v);
+}
+
 template <typename T>
 void bind(py::module_& m) {
   m.def("estimate_batch", &estimate_batch<T>, py::arg("a").noconvert(), py::arg("method"),
@@ -238,6 +284,10 @@ void bind(py::module_& m) {
   m.def("estimate", &estimate<T>, py::arg("a").noconvert(), py::arg("method"), py::arg("tol"),
         py::arg("maxiter"), py::arg("basis_size"), py::arg("seed"), py::arg("v0").noconvert(), py::arg("norm_hint"),
         "Largest singular triplet of a dense 2-D array (float32, float64, complex64, complex128).");
+  m.def("estimate_small", &estimate_small<T>, py::arg("a").noconvert(), py::arg("tol"),
+        py::arg("maxiter"), py::arg("seed"), py::arg("v0"), py::arg("vectors"),
+        "A small dense matrix by the Gram kernel with its bounds: (status, sigma, lower, upper, "
+        "residual, iterations, converged, u, v); status 1: not finite, 2: zero.");
   m.def("dense_bounds", &dense_bounds<T>, py::arg("a").noconvert(),
         "(all entries finite, min(||A||_F, sqrt(||A||_1 ||A||_inf)), ||A||_F) in one pass.");
   m.def("rayleigh_quotient", &rayleigh_quotient<T>, py::arg("a").noconvert(),
@@ -248,8 +298,8 @@ void bind(py::module_& m) {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "The C++/Eigen core of specnorm (private: use the functions of specnorm).";
+  bind<double>(m);  // the commonest dtype first: overloads are tried in order
   bind<float>(m);
-  bind<double>(m);
   bind<std::complex<float>>(m);
   bind<std::complex<double>>(m);
 }

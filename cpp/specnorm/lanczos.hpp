@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "result.hpp"
 
@@ -29,16 +30,72 @@ namespace detail {
 template <typename Scalar>
 using DenseMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
-/// Removes from x its components along the first `count` columns of X (orthonormal), twice
-/// (classical Gram–Schmidt with one reorthogonalization), and returns the coefficients removed.
+/// x -= X(:, 0:count) * c, split over blocks of rows across threads for long x.
 template <typename Scalar>
-Vector<Scalar> orthogonalize(const DenseMatrix<Scalar>& X, Index count, Vector<Scalar>& x) {
-  Vector<Scalar> h = Vector<Scalar>::Zero(count);
-  if (count == 0) return h;
-  for (int pass = 0; pass < 2; ++pass) {
+void subtract_combination(const DenseMatrix<Scalar>& X, Index count, const Vector<Scalar>& c,
+                          Vector<Scalar>& x) {
+  if (count == 0) return;
+  const Index rows = x.size();
+  const int nt = std::max(1, std::min<int>(threads_for(rows * count), static_cast<int>(rows / 256)));
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int t = 0; t < nt; ++t) {
+    const Index r0 = rows * t / nt, len = rows * (t + 1) / nt - r0;
+    x.segment(r0, len).noalias() -= X.block(r0, 0, len, count) * c;
+  }
+}
+
+/// One classical Gram–Schmidt pass: g = X(:, 0:count)^H x, x -= X(:, 0:count) g; returns g.
+/// Long vectors are split into blocks of rows, one per thread, with partial g summed between
+/// the two halves of the pass (each thread then reads its block of X twice from its own cache).
+template <typename Scalar>
+Vector<Scalar> gram_schmidt_pass(const DenseMatrix<Scalar>& X, Index count, Vector<Scalar>& x) {
+  const Index rows = x.size();
+  const int nt = std::max(1, std::min<int>(threads_for(rows * count), static_cast<int>(rows / 256)));
+  if (nt == 1) {
     const Vector<Scalar> g = X.leftCols(count).adjoint() * x;
     x.noalias() -= X.leftCols(count) * g;
-    h += g;
+    return g;
+  }
+  std::vector<Vector<Scalar>> partial(static_cast<std::size_t>(nt));
+  Vector<Scalar> g = Vector<Scalar>::Zero(count);
+#pragma omp parallel num_threads(nt)
+  {
+#ifdef _OPENMP
+    const int t = omp_get_thread_num();
+#else
+    const int t = 0;
+#endif
+    const Index r0 = rows * t / nt, len = rows * (t + 1) / nt - r0;
+    const auto block = X.block(r0, 0, len, count);
+    partial[static_cast<std::size_t>(t)] = block.adjoint() * x.segment(r0, len);
+#pragma omp barrier
+    Vector<Scalar> total = partial[0];
+    for (int i = 1; i < nt; ++i) total += partial[static_cast<std::size_t>(i)];
+    x.segment(r0, len).noalias() -= block * total;
+    if (t == 0) g = total;
+  }
+  return g;
+}
+
+/// Removes from x its components along the first `count` columns of X (orthonormal) and returns
+/// the coefficients removed. The last column goes first (the Lanczos recurrence puts most of x
+/// there), then one Gram–Schmidt pass over all columns, repeated while a pass removed more than
+/// half of what was left (||x|| fell below ||x_before|| / sqrt(2), the criterion of Daniel,
+/// Gragg, Kaufman and Stewart), at most twice.
+template <typename Scalar>
+Vector<Scalar> orthogonalize(const DenseMatrix<Scalar>& X, Index count, Vector<Scalar>& x) {
+  using Real = RealOf<Scalar>;
+  Vector<Scalar> h = Vector<Scalar>::Zero(count);
+  if (count == 0) return h;
+  const Scalar local = X.col(count - 1).dot(x);  // conj(X_last) . x
+  x.noalias() -= local * X.col(count - 1);
+  h[count - 1] = local;
+  Real before = safe_norm(x);
+  for (int pass = 0; pass < 2; ++pass) {
+    h += gram_schmidt_pass(X, count, x);
+    const Real after = safe_norm(x);
+    if (!(after < Real(0.7071067811865476) * before)) break;
+    before = after;
   }
   return h;
 }
@@ -66,6 +123,8 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
   Matrix R = Matrix::Zero(n, kmax);  // R = A^H Q
   Matrix B = Matrix::Zero(kmax, kmax);
   Vector<Scalar> q(m), r(n), w(n), best = v0 / safe_norm(v0);
+  Vector<Scalar> top;     // the top right singular vector of B_j
+  bool top_valid = false;  // whether `top` belongs to the current basis P_j
   Real estimate = 0;  // the current top Ritz value, for scaling the products
   P.col(0) = best;
   Index j = 0;                // columns of Q built so far; P holds j + 1
@@ -88,7 +147,9 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       r.setZero();
     } else {
       q /= alpha;
-      r = (w - R.leftCols(j) * Vector<Scalar>(scale * h)) / (scale * alpha);
+      r = w;
+      detail::subtract_combination(R, j, Vector<Scalar>(scale * h), r);
+      r /= scale * alpha;
     }
     B(j, j) = alpha;
     Q.col(j) = q;
@@ -127,12 +188,15 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       B.setZero();
       P.col(0) = best;
       j = 0;
+      top_valid = false;
       first_cycle = false;
       est.bound_kind = BoundKind::none;
       continue;
     }
-    best = P.leftCols(j) * right;
+    top = right;  // the Ritz vector is P_j top, formed only where it is used
+    top_valid = true;
     if (ritz_residual <= opt.tol * s1 || beta == Real(0)) {
+      best = P.leftCols(j) * top;
       certify(op, best, opt, est);
       if (est.converged) return est;
       // Rounding made the recurrence optimistic: start again from the certified vector.
@@ -141,7 +205,9 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       R.setZero();
       B.setZero();
       P.col(0) = est.v;
+      best = est.v;
       j = 0;
+      top_valid = false;
       first_cycle = false;
       continue;
     }
@@ -163,10 +229,13 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       Q.leftCols(keep) = Q_kept;
       R.leftCols(keep) = R_kept;
       for (Index i = 0; i < keep; ++i) B(i, i) = svd.singularValues()(i);
+      best = P.col(0);  // the top Ritz vector, kept first
       j = keep;
+      top_valid = false;
       first_cycle = false;
     }
   }
+  if (top_valid) best = P.leftCols(j) * top;
   certify(op, best, opt, est);
   return est;
 }

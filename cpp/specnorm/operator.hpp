@@ -37,6 +37,20 @@ using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 template <typename Scalar>
 using RealOf = typename Eigen::NumTraits<Scalar>::Real;
 
+/// Threads for a pass over `entries` numbers: OpenMP's count (OMP_NUM_THREADS) once the pass
+/// is large enough to pay for a parallel region, else 1; always 1 inside a parallel region (one
+/// matrix of a batch per thread).
+inline int threads_for(Index entries) {
+#ifdef _OPENMP
+  constexpr Index parallel_entries = Index(1) << 16;
+  if (omp_in_parallel()) return 1;
+  return entries >= parallel_entries ? omp_get_max_threads() : 1;
+#else
+  (void)entries;
+  return 1;
+#endif
+}
+
 /// A dense m-by-n matrix viewed in place (no copy) through a column-major map with an outer
 /// stride. A row-major array (C order) is viewed as the column-major map of its transpose with
 /// `transposed = true`; products then use the transpose, so the operator still means A.
@@ -121,21 +135,8 @@ class DenseOperator {
   bool transposed() const { return transposed_; }
 
  private:
-  // Products are split across threads (OpenMP, OMP_NUM_THREADS) once the matrix is large enough
-  // to pay for it; each thread writes its own slice of the output, so no reduction is needed.
-  static constexpr Index parallel_entries = Index(1) << 16;
-
-  static int threads_for(Index entries) {
-#ifdef _OPENMP
-    // Inside a parallel region (one matrix of a batch per thread) every product is serial.
-    if (omp_in_parallel()) return 1;
-    return entries >= parallel_entries ? omp_get_max_threads() : 1;
-#else
-    (void)entries;
-    return 1;
-#endif
-  }
-
+  // Products are split across threads once the matrix is large enough (threads_for); each
+  // thread writes its own slice of the output, so no reduction is needed.
   // out = S x (or conj(S) x): each thread takes a block of rows of the stored matrix.
   void split_rows(const Vector<Scalar>& in, Vector<Scalar>& out, bool conjugate) const {
     const Index r = map_.rows();

@@ -5,20 +5,23 @@
 // scaled by a certain bound on sigma_1 (so that G's entries lie in [-1, 1]), then squared
 // `squarings` times with a renormalization, H = G^(2^s) / c: one product with H is 2^s steps of
 // power iteration on A^H A at the cost of k^2 multiply-adds. Steps stop when the residual
-// ||G x - (x^H G x) x|| / (x^H G x) of the unit iterate is below tol^2 (or the rounding floor;
-// or half of `maxiter` is
-// spent); the start is the random v0 plus the largest column of H. The pair is then certified
-// from fresh products with A (result.hpp), and a general Lanczos run finishes the job if rounding
-// kept the certified residual above tol.
+// ||G x - (x^H G x) x|| / (x^H G x) of the unit iterate is below tol^2 (or the rounding floor);
+// the start is the random v0 plus the largest column of H. A top pair so close that this takes
+// more than 4k steps (about the cost of a dense k x k eigensolver) is settled instead by the
+// top eigenvector of G from that eigensolver, which separates sigma_1 from sigma_2 whatever the
+// gap. The pair is then certified from fresh products with A (result.hpp), and a general Lanczos
+// run finishes the job if rounding kept the certified residual above tol.
 //
 // `iterations` counts products with A and A^H as if H were applied matrix-free: 2^(s+1) per step,
-// plus the certification. Forming G (k products' worth of multiply-adds) and squaring it are not
-// counted.
+// plus the certification. Forming G (k products' worth of multiply-adds), squaring it and the
+// eigensolver are not counted.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include <Eigen/Eigenvalues>
 
 #include "lanczos.hpp"
 #include "result.hpp"
@@ -127,17 +130,29 @@ Estimate<Scalar> gram_power(const DenseOperator<Scalar>& op, const Vector<Scalar
   Index spent = 0;
   // Half the budget at most: the rest is kept for the certification and a Lanczos finish.
   const Index budget = std::max<Index>(0, opt.maxiter / 2 - 2);
-  while (spent + per_step <= budget) {
+  const Index max_steps = 4 * k;
+  bool settled = false;
+  // G and H are scaled to entries of at most about 1 and x is a unit vector, so the plain
+  // norms below can neither overflow nor lose the answer to underflow.
+  for (Index step = 0; step < max_steps && spent + per_step <= budget; ++step) {
     y.noalias() = H * x;
     spent += per_step;
-    const Real yn = safe_norm(y);
+    const Real yn = y.norm();
     if (!(yn > 0)) break;
     x = y / yn;
     gx.noalias() = G * x;
     const Real lambda = std::real(x.dot(gx));
     if (!(lambda > 0)) break;
-    const Real res = safe_norm(Vector<Scalar>(gx - lambda * x)) / lambda;
-    if (res <= inner_tol) break;
+    gx -= lambda * x;
+    if (gx.norm() <= inner_tol * lambda) {
+      settled = true;
+      break;
+    }
+  }
+  if (!settled) {
+    // A close top pair: the eigensolver's top eigenvector of G (accurate to about eps / gap).
+    const Eigen::SelfAdjointEigenSolver<Matrix> eig(G);
+    if (eig.info() == Eigen::Success) x = eig.eigenvectors().col(k - 1);
   }
   est.iterations = spent;
   Vector<Scalar> v(n);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,7 +27,8 @@ from .backends.xp import XpBackend
 
 __all__ = ["backends", "estimate", "rayleigh_quotient", "sigma", "sigma_many"]
 
-#: method="auto" uses the exact SVD when the smaller dimension is at most this.
+#: method="auto" on a matrix whose smaller dimension is at most this runs the Gram kernel of
+#: the C++ core (reported as "power"), or the exact SVD on the other backends.
 SVD_CUTOFF = 64
 #: The Lanczos basis holds at most this many vectors, and at most this many bytes.
 BASIS_VECTORS = 64
@@ -57,10 +59,81 @@ def _zero_estimate(m: int, n: int, a: Any, method: str, be: XpBackend) -> Estima
                     method=method, backend=be.NAME)
 
 
-def _resolve_method(method: str, m: int, n: int) -> str:
+def _resolve_method(method: str, m: int, n: int, be: XpBackend | None = None) -> str:
+    """The method that runs: "gram" (the core's kernel for small matrices, reported as "power")
+    where ``be`` has it, else "svd", for small matrices; "lanczos" for the others."""
     if method != "auto":
         return method
-    return "svd" if min(m, n) <= SVD_CUTOFF else "lanczos"
+    if min(m, n) <= SVD_CUTOFF:
+        return "gram" if be is not None and "gram" in be.STACK_METHODS else "svd"
+    return "lanczos"
+
+
+_NOT_FINITE = "A contains NaN or Inf; the spectral norm needs finite entries"
+#: The dtypes the lean path reads in place (native byte order), with their machine epsilon.
+_LEAN_EPS = {np.dtype(t): float(np.finfo(t).eps)
+             for t in (np.float64, np.float32, np.complex128, np.complex64)}
+#: Seeds for calls with seed=None on the lean path (seeded from the operating system).
+_ENTROPY = random.Random()
+
+
+def _lean_small(A: Any, method: Any, tol: Any, maxiter: Any, seed: Any, backend: Any,
+                threads: Any, vectors: bool) -> tuple[Any, ...] | None:
+    """The core's answer for the common small call, in a few microseconds: a C- or F-ordered
+    NumPy matrix with ``min(m, n) <= SVD_CUTOFF``, method "auto", plain arguments and the C++
+    backend; None wherever anything else holds (the general path then checks and runs it). The
+    answer is the one the general path gives for the same arguments."""
+    if type(A) is not np.ndarray or method != "auto" or backend != "auto" or A.ndim != 2:
+        return None
+    eps = _LEAN_EPS.get(A.dtype)
+    if eps is None:
+        return None
+    m, n = A.shape
+    if not 0 < (m if m < n else n) <= SVD_CUTOFF:
+        return None
+    flags = A.flags
+    if not ((flags.c_contiguous or flags.f_contiguous) and flags.aligned):
+        return None
+    if type(tol) is not float or not 0.0 < tol < 1.0:
+        return None
+    if maxiter is not None and (type(maxiter) is not int or maxiter < 1):
+        return None
+    if threads is not None and (type(threads) is not int or threads < 1):
+        return None
+    if seed is None:
+        core_seed = _ENTROPY.getrandbits(64)
+    elif type(seed) is int and 0 <= seed < 2**64:
+        core_seed = seed
+    else:
+        return None
+    core = _backends.lean_core()
+    if core is None:
+        return None
+    floor = 8.0 * eps * math.sqrt(m if m > n else n)
+    budget = maxiter if maxiter is not None else default_maxiter(m, n)
+    return core.estimate_small(A, tol if tol > floor else floor, budget, core_seed, None,
+                               vectors)
+
+
+def _core_seed(seed: Any, rng: np.random.Generator) -> int:
+    """The seed the core draws its start from: an integer seed itself (as on the lean path),
+    else a draw from ``rng``."""
+    if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**64:
+        return int(seed)
+    return int(rng.integers(0, 2**63 - 1))
+
+
+def _small_estimate(raw: tuple[Any, ...], m: int, n: int, a: Any, be: XpBackend) -> Estimate:
+    """The Estimate from the answer of the core's ``estimate_small`` (the Gram kernel): its upper
+    bound is certain."""
+    status, sig, lower, certain, residual, iterations, converged, u, v = raw
+    if status == 1:
+        raise ValueError(_NOT_FINITE)
+    if status == 2:
+        return _zero_estimate(m, n, a, "power", be)
+    return Estimate(sigma=sig, u=u, v=v, lower=lower, upper=max(certain, lower), confidence=1.0,
+                    iterations=iterations, converged=converged, residual=residual,
+                    method="power", backend=be.NAME)
 
 
 def _host_vector(be: XpBackend, x: Any, name: str = "v0") -> Any:
@@ -120,17 +193,23 @@ def _basis_size(m: int, n: int, itemsize: int) -> int:
 
 
 def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
-                     rng: np.random.Generator, v0: Any, be: XpBackend) -> Estimate:
+                     rng: np.random.Generator, v0: Any, be: XpBackend,
+                     seed: Any = None) -> Estimate:
     m, n = (int(d) for d in a.shape)
     dtype = be.numpy_dtype(a)
-    resolved = _resolve_method(method, m, n)
+    resolved = _resolve_method(method, m, n, be)
     start = None if v0 is None else check_start(_host_vector(be, v0), n, dtype)
     if m == 0 or n == 0:
-        return _zero_estimate(m, n, a, resolved, be)
+        return _zero_estimate(m, n, a, "power" if resolved == "gram" else resolved, be)
     view = be.prepare(a)
+    if resolved == "gram":
+        raw = be.estimate_small(view, max(tol, tol_floor(dtype, m, n)),
+                                maxiter if maxiter is not None else default_maxiter(m, n),
+                                _core_seed(seed, rng), start)
+        return _small_estimate(raw, m, n, a, be)
     finite, certain = be.dense_bounds(view)
     if not finite:
-        raise ValueError("A contains NaN or Inf; the spectral norm needs finite entries")
+        raise ValueError(_NOT_FINITE)
     if certain == 0.0:
         return _zero_estimate(m, n, a, resolved, be)
     if resolved == "svd":
@@ -190,12 +269,12 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     shape = tuple(int(d) for d in a.shape)
     batch, (m, n) = shape[:-2], shape[-2:]
     dtype = be.numpy_dtype(a)
-    resolved = _resolve_method(method, m, n)
+    resolved = _resolve_method(method, m, n, be)
     core_method = resolved
-    if method == "auto" and resolved == "svd" and "gram" in be.STACK_METHODS:
-        # Small matrices in a stack: power iteration on the formed Gram matrix (small.hpp),
-        # many times faster than a batched SVD; it reports method="power".
-        resolved, core_method = "power", "gram"
+    if resolved == "gram":
+        # Small matrices: power iteration on the formed Gram matrix (small.hpp), many times
+        # faster than a batched SVD; it reports method="power".
+        resolved = "power"
     starts = None if v0 is None else check_starts(_host_vector(be, v0), batch, n, dtype)
     count = math.prod(batch)
     empty = count == 0 or m == 0 or n == 0
@@ -231,7 +310,7 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     raw = be.estimate_stack(view, core_method, max(tol, floor), budget,
                             _basis_size(m, n, dtype.itemsize), seeds, flat_starts, threads)
     if not np.all(raw["finite"]):
-        raise ValueError("A contains NaN or Inf; the spectral norm needs finite entries")
+        raise ValueError(_NOT_FINITE)
     computed = raw["computed"]
     redo = np.flatnonzero(~computed & (raw["certain"] > 0))
     if redo.size:  # left by the batch (a start in a null space): one matrix at a time
@@ -285,8 +364,10 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     method : {"auto", "power", "lanczos", "rayleigh", "svd"}
         ``"power"``: power iteration; ``"lanczos"``: Golub-Kahan-Lanczos bidiagonalization with
         full reorthogonalization and thick restarts; ``"rayleigh"``: a Lanczos start refined by
-        Rayleigh-quotient iteration; ``"svd"``: the exact LAPACK SVD; ``"auto"``: the SVD when
-        ``min(m, n) <= 64``, else Lanczos.
+        Rayleigh-quotient iteration; ``"svd"``: the exact LAPACK SVD; ``"auto"``: Lanczos when
+        ``min(m, n) > 64``; for smaller matrices power iteration on the formed Gram matrix on
+        the C++ backend (reported as ``"power"``, with a certain ``upper``), the SVD on the
+        others.
     tol : float, optional
         Relative accuracy asked for, 0 < tol < 1: iterations stop when
         ``||A^H u - sigma v|| <= tol * sigma``, which puts sigma within ``tol * sigma`` of a
@@ -335,6 +416,10 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     >>> est.lower <= 2.0 <= est.upper
     True
     """
+    if v0 is None:
+        raw = _lean_small(A, method, tol, maxiter, seed, backend, threads, True)
+        if raw is not None:
+            return _small_estimate(raw, A.shape[0], A.shape[1], A, _backends.BACKENDS["cpp"])
     method = check_method(method)
     tol = check_tol(tol)
     maxiter = check_maxiter(maxiter)
@@ -343,7 +428,7 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     nthreads = check_threads(threads)
     a = be.as_matrix(A)
     if a.ndim == 2:
-        return _estimate_matrix(a, method, tol, maxiter, rng, v0, be)
+        return _estimate_matrix(a, method, tol, maxiter, rng, v0, be, seed)
     return _estimate_stack(a, method, tol, maxiter, rng, v0, be, nthreads)
 
 
@@ -362,6 +447,11 @@ def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | Non
     >>> round(specnorm.sigma(np.diag([3.0, 1.0]), method="lanczos", seed=0), 12)
     3.0
     """
+    raw = _lean_small(A, method, tol, maxiter, seed, backend, threads, False)
+    if raw is not None:
+        if raw[0] == 1:
+            raise ValueError(_NOT_FINITE)
+        return raw[1]  # 0.0 for A = 0 (status 2)
     est = estimate(A, method, tol=tol, maxiter=maxiter, seed=seed, backend=backend,
                    threads=threads)
     return est.sigma
@@ -439,6 +529,6 @@ def rayleigh_quotient(A: Any, x: Any) -> float:
     view = be.prepare(a)
     finite, _ = be.dense_bounds(view)
     if not finite:
-        raise ValueError("A contains NaN or Inf; the spectral norm needs finite entries")
+        raise ValueError(_NOT_FINITE)
     value = be.rayleigh_quotient(view, be.from_host(xv, a))
     return float(value) if math.isfinite(value) else math.inf

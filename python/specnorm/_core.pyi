@@ -15,3 +15,23 @@ def estimate(
 ) -> dict[str, Any]: ...
 def dense_bounds(a: npt.NDArray[Any]) -> tuple[bool, float, float]: ...
 def rayleigh_quotient(a: npt.NDArray[Any], x: npt.NDArray[Any]) -> float: ...
+def estimate_small(
+    a: npt.NDArray[Any],
+    tol: float,
+    maxiter: int,
+    seed: int,
+    v0: npt.NDArray[Any] | None,
+    vectors: bool,
+) -> tuple[
+    int, float, float, float, float, int, bool, npt.NDArray[Any] | None, npt.NDArray[Any] | None
+]: ...
+def estimate_batch(
+    a: npt.NDArray[Any],
+    method: str,
+    tol: float,
+    maxiter: int,
+    basis_size: int,
+    seeds: npt.NDArray[Any],
+    v0: npt.NDArray[Any],
+    threads: int,
+) -> dict[str, Any]: ...

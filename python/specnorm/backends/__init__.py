@@ -99,6 +99,16 @@ def resolve(backend: object, a: Any = None) -> XpBackend:
     return chosen
 
 
+def lean_core() -> Any:
+    """The compiled core when ``backend="auto"`` resolves to ``cpp`` for a NumPy array (no
+    SPECNORM_BACKEND naming another backend, and the extension imports), else None."""
+    forced = os.environ.get("SPECNORM_BACKEND")
+    if forced and forced.strip() not in ("auto", "cpp", ""):
+        return None
+    be = BACKENDS["cpp"]
+    return be.core() if be.availability()[0] else None
+
+
 def _usable(be: XpBackend) -> XpBackend:
     usable, reason = be.availability()
     if not usable:

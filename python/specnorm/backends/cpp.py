@@ -66,6 +66,12 @@ class CppBackend(XpBackend):
         return dict(self.core().estimate_batch(a, method, tol, maxiter, basis_size, seeds, v0,
                                                threads))
 
+    def estimate_small(self, a: np.ndarray, tol: float, maxiter: int, seed: int,
+                       v0: np.ndarray | None) -> tuple[Any, ...]:
+        """A small matrix by the Gram kernel with its bounds, the start drawn from ``seed`` when
+        ``v0`` is None; see ``_core.estimate_small``."""
+        return tuple(self.core().estimate_small(a, tol, maxiter, seed, v0, True))
+
     def rayleigh_quotient(self, a: np.ndarray, x: np.ndarray) -> float:
         return float(self.core().rayleigh_quotient(a, x))
 
