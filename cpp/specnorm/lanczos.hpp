@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "result.hpp"
+#include "ritz.hpp"
 
 namespace specnorm {
 
@@ -128,6 +129,8 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
   Real estimate = 0;  // the current top Ritz value, for scaling the products
   P.col(0) = best;
   Index j = 0;                // columns of Q built so far; P holds j + 1
+  Index spike = 0;            // B's column of couplings to the values kept at the last restart
+  Real off_pattern = 0;       // the largest |entry| of B / max|B| off its structure (ritz.hpp)
   bool first_cycle = true;    // P_j still spans the Krylov space of the random start
   int fresh = 0;              // fresh random starts after a start in the null space
 
@@ -163,15 +166,28 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
     if (first_cycle) est.bound_steps = j;
 
     // The top Ritz triplet from the eigenproblem of B^H B (only the largest pair is needed here;
-    // the full SVD is computed at restarts).
+    // the full SVD is computed at restarts), in O(j) from B's structure (ritz.hpp), or from a
+    // dense eigensolver where that answer fails its check.
     // B is scaled to entries near 1 first, so that B^H B cannot overflow or underflow.
-    const Matrix Bj = B.topLeftCorner(j, j);
-    const Real b_max = Bj.cwiseAbs().maxCoeff();
+    const Real b_max = B.topLeftCorner(j, j).cwiseAbs().maxCoeff();
     const Real b_scale = b_max > 0 ? b_max : Real(1);
-    const Matrix Bs = Bj / b_scale;
-    Eigen::SelfAdjointEigenSolver<Matrix> eig(Bs.adjoint() * Bs);
-    const Real s1 = b_scale * std::sqrt(std::max(Real(0), eig.eigenvalues()(j - 1)));
-    const Vector<Scalar> right = eig.eigenvectors().col(j - 1);
+    const Matrix Bs = B.topLeftCorner(j, j) / b_scale;
+    // The structure leaves out B's entries off its pattern: the coefficients of
+    // reorthogonalization, at the level of rounding while A^H q is computed accurately (the
+    // recurrence for it drifts in single precision on some shapes). Beyond a small fraction of
+    // tol they are kept, and the dense eigensolver takes them into account.
+    if (j - 1 != spike) {
+      for (Index i = 0; i + 2 < j; ++i) off_pattern = std::max(off_pattern, std::abs(Bs(i, j - 1)));
+    }
+    Real top_value = 0;
+    Vector<Scalar> right;
+    const bool structured = off_pattern <= Real(1e-3) * opt.tol;
+    if (!structured || !detail::top_ritz_structured<Scalar>(Bs, spike, j, top_value, right)) {
+      const Eigen::SelfAdjointEigenSolver<Matrix> eig(Bs.adjoint() * Bs);
+      top_value = eig.eigenvalues()(j - 1);
+      right = eig.eigenvectors().col(j - 1);
+    }
+    const Real s1 = b_scale * std::sqrt(std::max(Real(0), top_value));
     const Real ritz_residual =
         s1 > 0 ? beta * std::abs((Bs.row(j - 1) * right)(0)) * (b_scale / s1) : beta;
     estimate = s1;
@@ -188,6 +204,8 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       B.setZero();
       P.col(0) = best;
       j = 0;
+      spike = 0;
+      off_pattern = 0;
       top_valid = false;
       first_cycle = false;
       est.bound_kind = BoundKind::none;
@@ -207,6 +225,8 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       P.col(0) = est.v;
       best = est.v;
       j = 0;
+      spike = 0;
+      off_pattern = 0;
       top_valid = false;
       first_cycle = false;
       continue;
@@ -215,7 +235,8 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
     if (j == kmax) {
       // Thick restart: keep the leading `keep` Ritz triplets and the residual direction.
       const Index keep = kmax / 2;
-      Eigen::JacobiSVD<Matrix> svd(Bj, Eigen::ComputeFullU | Eigen::ComputeFullV);
+      Eigen::JacobiSVD<Matrix> svd(B.topLeftCorner(j, j),
+                                   Eigen::ComputeFullU | Eigen::ComputeFullV);
       const Matrix P_kept = P.leftCols(j) * svd.matrixV().leftCols(keep);
       const Matrix Q_kept = Q.leftCols(j) * svd.matrixU().leftCols(keep);
       const Matrix R_kept = R.leftCols(j) * svd.matrixU().leftCols(keep);
@@ -231,6 +252,8 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       for (Index i = 0; i < keep; ++i) B(i, i) = svd.singularValues()(i);
       best = P.col(0);  // the top Ritz vector, kept first
       j = keep;
+      spike = keep;
+      off_pattern = 0;
       top_valid = false;
       first_cycle = false;
     }
