@@ -369,3 +369,25 @@ def test_cpp_and_numpy_backends_agree(method, data):
         # order), and in single precision that shifts the Ritz residual, which is tested against
         # a tol only ~5x above the rounding floor, by enough to stop a step earlier or later.
         assert got.iterations == ref.iterations
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("basis", [2, 3, 8, 64])
+@pytest.mark.parametrize("shape", [(120, 90), (90, 120)])
+def test_lanczos_restarts_keep_the_answer_on_hard_spectra(dtype, basis, shape, monkeypatch):
+    # Small bases restart often, so the projected matrix takes its arrowhead-plus-bidiagonal
+    # form at almost every step (cpp/specnorm/ritz.hpp); the answer must not depend on it.
+    from specnorm import _api
+
+    monkeypatch.setattr(_api, "BASIS_VECTORS", basis)
+    k = min(shape)
+    spectrum = np.concatenate([[1.0, 0.995, 0.99], np.linspace(0.9, 0.0, k - 3)])
+    a = matrix_with_spectrum(spectrum * 3.0, shape, dtype=dtype, seed=basis)
+    tol = 1e-4 if np.finfo(dtype).eps > 1e-10 else 1e-9
+    est = sn.estimate(a, "lanczos", tol=tol, seed=1, backend="cpp")
+    assert est.converged
+    assert est.residual <= max(tol, tol_floor(np.dtype(dtype), *shape))
+    # a residual of tol puts sigma within tol**2 / gap of sigma_1 (gap 0.005), or rounding
+    room = max(tol * tol / 0.005, 1e-5 if tol > 1e-6 else 1e-12)
+    assert est.sigma == pytest.approx(3.0, rel=room)
+    assert est.lower <= 3.0 * (1 + 1e-5) and est.upper >= 3.0 * (1 - 1e-5)
