@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _operator
 from . import backends as _backends
 from ._bounds import FAILURE_PROBABILITY, random_start_factor
 from ._result import Estimate
@@ -239,6 +240,52 @@ def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
                     method=resolved, backend=be.NAME)
 
 
+def _estimate_operator(op: Any, method: str, tol: float, maxiter: int | None,
+                       rng: np.random.Generator, v0: Any, backend: Any) -> Estimate:
+    """A matrix-free operator (shape, matvec, rmatvec): the iterative methods of the NumPy
+    backend with its products; the bracket's upper bound is the random-start one only."""
+    if backend not in ("auto", "cpp", "numpy"):
+        be = _backends.resolve(backend)  # an unknown or unusable backend raises here
+        raise TypeError(f"a matrix-free operator computes on the host; the {be.NAME!r} backend "
+                        "computes on device arrays only")
+    shape = tuple(op.shape)
+    if len(shape) != 2 or not all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
+        raise ValueError(f"an operator's shape must be (m, n) with m, n >= 0, got {op.shape!r}")
+    m, n = (int(d) for d in shape)
+    dtype = _operator.operator_dtype(op)
+    resolved = "lanczos" if method == "auto" else method
+    if resolved == "svd":
+        raise ValueError("method='svd' needs the entries of A; a matrix-free operator has only "
+                         "products: use 'lanczos' (or convert it to a dense array first)")
+    engine = _operator.OperatorEngine(op, dtype)
+    start = None if v0 is None else check_start(v0, n, dtype)
+    if m == 0 or n == 0:
+        return Estimate(sigma=0.0, u=engine.unit(m), v=engine.unit(n), lower=0.0, upper=0.0,
+                        confidence=1.0, iterations=0, converged=True, residual=0.0,
+                        method=resolved, backend="numpy")
+    floor = tol_floor(dtype, m, n)
+    budget = maxiter if maxiter is not None else default_maxiter(m, n)
+    random_start = start is None
+    if start is None:
+        start = _random_starts(rng, (n,), dtype)
+    core_seed = int(rng.integers(0, 2**63 - 1))
+    # The products are scaled by about 1 / sigma_1 so that nothing overflows; with no pass over
+    # the entries possible, the size comes from one product with the start (counted below).
+    (hint,) = engine.scalars(engine.norm(engine.apply(start / engine.norm(start))))
+    opt = _operator.options(max(tol, floor), max(budget - 1, 1), _basis_size(m, n, dtype.itemsize),
+                            core_seed, hint if hint > 0 else 1.0)
+    raw = engine.run(resolved, start, opt)
+    sig, lower = float(raw["sigma"]), float(raw["lower"])
+    kind = _BOUND_KINDS.index(raw["bound_kind"]) if random_start else 0
+    upper, confidence = _bracket(np.array([sig]), np.array([lower]), np.array([np.inf]),
+                                 np.array([kind]), np.array([int(raw["bound_steps"])]), n,
+                                 dtype.kind == "c", floor)
+    return Estimate(sigma=sig, u=raw["u"], v=raw["v"], lower=lower, upper=float(upper[0]),
+                    confidence=float(confidence[0]), iterations=int(raw["iterations"]) + 1,
+                    converged=bool(raw["converged"]), residual=float(raw["residual"]),
+                    method=resolved, backend="numpy")
+
+
 def _stack(results: list[Estimate], batch: tuple[int, ...], a: Any, method: str,
            be: XpBackend) -> Estimate:
     """One Estimate whose fields are arrays over the batch, in the backend's namespace."""
@@ -360,7 +407,9 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
         Real or complex matrix, or a stack of them. bool and integers compute in float64,
         float16 in float32; float32, float64, complex64 and complex128 keep their dtype. A is
         never modified, and C- or F-ordered arrays (and views whose rows or columns are
-        contiguous) are read in place without a copy; other layouts are copied once.
+        contiguous) are read in place without a copy; other layouts are copied once. Or a
+        matrix-free operator: any object with ``shape``, ``matvec`` and ``rmatvec`` (a SciPy
+        ``LinearOperator``, for instance), computed from its products alone.
     method : {"auto", "power", "lanczos", "rayleigh", "svd"}
         ``"power"``: power iteration; ``"lanczos"``: Golub-Kahan-Lanczos bidiagonalization with
         full reorthogonalization and thick restarts; ``"rayleigh"``: a Lanczos start refined by
@@ -423,6 +472,9 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     method = check_method(method)
     tol = check_tol(tol)
     maxiter = check_maxiter(maxiter)
+    if _operator.is_operator(A):
+        check_threads(threads)
+        return _estimate_operator(A, method, tol, maxiter, make_rng(seed), v0, backend)
     be = _backends.resolve(backend, A)
     rng = make_rng(seed)
     nthreads = check_threads(threads)

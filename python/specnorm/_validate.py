@@ -54,8 +54,10 @@ def as_matrix(a: Any, name: str = "A") -> np.ndarray:
     else:
         if hasattr(a, "tocsr") or hasattr(a, "matvec"):
             raise TypeError(
-                f"{name} is a sparse matrix or a linear operator ({type(a).__name__}); this "
-                "version of specnorm takes dense arrays: convert with .toarray() first"
+                f"{name} is a sparse matrix or a linear operator without rmatvec "
+                f"({type(a).__name__}); specnorm takes dense arrays, and matrix-free operators "
+                "with shape, matvec and rmatvec: wrap a sparse matrix with "
+                "scipy.sparse.linalg.aslinearoperator, or convert it with .toarray()"
             )
         if hasattr(a, "__cuda_array_interface__"):
             raise TypeError(

@@ -1,0 +1,82 @@
+"""Matrix-free operators: any object with ``shape``, ``matvec`` and ``rmatvec`` (a SciPy
+``LinearOperator``, the convolution operators of :mod:`specnorm.conv`, or your own).
+
+The iterative methods are those of :mod:`specnorm.backends.xp` (the pure-NumPy backend's code),
+with the two products replaced by calls to the operator, so power iteration, Lanczos and
+Rayleigh-quotient iteration run unchanged, with the same stopping rule and certification.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .backends import numpy as _numpy
+from .backends.xp import Engine, Options
+
+__all__ = ["OperatorEngine", "is_operator", "operator_dtype"]
+
+
+def is_operator(a: Any) -> bool:
+    """Whether ``a`` is a matrix-free operator rather than an array: it has ``shape``,
+    ``matvec`` and ``rmatvec``, and is not an array with a buffer of its own."""
+    if isinstance(a, np.ndarray) or hasattr(a, "__array_namespace__"):
+        return False
+    return all(hasattr(a, name) for name in ("shape", "matvec", "rmatvec"))
+
+
+def operator_dtype(op: Any) -> np.dtype:
+    """The compute dtype of an operator: its ``dtype`` where it has one (float32, float64,
+    complex64 or complex128 as for arrays), else float64."""
+    from ._validate import compute_dtype
+
+    dtype = getattr(op, "dtype", None)
+    return compute_dtype(np.float64 if dtype is None else dtype)
+
+
+class OperatorEngine(Engine):
+    """The methods of :class:`~specnorm.backends.xp.Engine` on a matrix-free operator: products
+    call ``op.matvec`` and ``op.rmatvec`` (on NumPy vectors); every result is checked for shape
+    and finiteness, since nothing can be checked before the first product."""
+
+    def __init__(self, op: Any, dtype: np.dtype) -> None:
+        like = np.zeros((0, 0), dtype=dtype)
+        super().__init__(_numpy._load(), like, to_host=np.asarray,
+                         from_host=lambda values, _like: np.asarray(values))
+        self.op = op
+        self.m, self.n = (int(d) for d in op.shape)
+
+    def _product(self, name: str, x: Any, size: int) -> np.ndarray:
+        out = np.asarray(getattr(self.op, name)(np.asarray(x)))
+        if out.size != size:
+            raise ValueError(f"the operator's {name} returned {out.size} numbers; expected a "
+                             f"vector of length {size} (A has shape ({self.m}, {self.n}))")
+        if out.dtype.kind not in "fc" or (out.dtype.kind == "c" and not self.complex):
+            if out.dtype.kind == "c":
+                raise TypeError(f"the operator's {name} returned complex values but its dtype "
+                                f"is real ({self.dtype})")
+            out = out.astype(self.dtype)
+        out = out.reshape(size).astype(self.dtype, copy=False)
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"the operator's {name} returned NaN or Inf")
+        return out
+
+    def apply(self, x: Any) -> Any:
+        return self._product("matvec", x, self.m)
+
+    def adjoint(self, y: Any) -> Any:
+        return self._product("rmatvec", y, self.n)
+
+    def dense_bounds(self) -> tuple[bool, float]:
+        """No pass over the entries is possible: finite (checked at each product), no bound."""
+        return True, float("inf")
+
+    def svd(self) -> dict[str, Any]:
+        raise ValueError("method='svd' needs the entries of A; a matrix-free operator has only "
+                         "products: use 'lanczos' (or convert it to a dense array first)")
+
+
+def options(tol: float, maxiter: int, basis_size: int, seed: int, hint: float) -> Options:
+    return Options(tol=tol, maxiter=maxiter, basis_size=basis_size, seed=seed, norm_hint=hint,
+                   sync_every=1)
