@@ -18,6 +18,7 @@
 #include "specnorm/rayleigh.hpp"
 #include "specnorm/result.hpp"
 #include "specnorm/small.hpp"
+#include "specnorm/sparse.hpp"
 
 namespace py = pybind11;
 using specnorm::Index;
@@ -79,6 +80,20 @@ const char* bound_name(specnorm::BoundKind k) {
   }
 }
 
+/// `method` ("power", "lanczos" or "rayleigh") on any operator of the core.
+template <typename Op, typename T>
+specnorm::Estimate<T> run_iterative(const Op& op, const specnorm::Vector<T>& start,
+                                    const specnorm::Options<specnorm::RealOf<T>>& opt,
+                                    const std::string& method) {
+  if (method == "power") return specnorm::power_iteration(op, start, opt);
+  if (method == "lanczos") return specnorm::lanczos(op, start, opt);
+  if (method == "rayleigh") return specnorm::rayleigh_iteration(op, start, opt);
+  throw std::invalid_argument("unknown method '" + method + "'");
+}
+
+template <typename T>
+py::dict estimate_dict(const specnorm::Estimate<T>& est);
+
 template <typename T>
 py::dict estimate(const Array<T>& a, const std::string& method, double tol, Index maxiter,
                   Index basis_size, std::uint64_t seed, const Array<T>& v0, double norm_hint) {
@@ -95,16 +110,58 @@ py::dict estimate(const Array<T>& a, const std::string& method, double tol, Inde
   specnorm::Estimate<T> est;
   {
     const py::gil_scoped_release release;
-    if (method == "power") {
-      est = specnorm::power_iteration(op, start, opt);
-    } else if (method == "lanczos") {
-      est = specnorm::lanczos(op, start, opt);
-    } else if (method == "rayleigh") {
-      est = specnorm::rayleigh_iteration(op, start, opt);
-    } else {
-      throw std::invalid_argument("unknown method '" + method + "'");
+    est = run_iterative(op, start, opt, method);
+  }
+  return estimate_dict(est);
+}
+
+/// A sparse matrix in CSR form (SciPy's indptr, indices, data), viewed in place: its one-pass
+/// bounds, then `method` from `v0` unless an entry is not finite or A = 0. Returns the fields of
+/// `estimate` plus "finite" and "certain" (the bound); nothing is computed where finite is
+/// false or certain is 0.
+template <typename T, typename I>
+py::dict estimate_sparse(const Array<I>& indptr, const Array<I>& indices, const Array<T>& data,
+                         Index m, Index n, const std::string& method, double tol, Index maxiter,
+                         Index basis_size, std::uint64_t seed, const Array<T>& v0) {
+  // Contiguous vectors (the stride of a vector of at most one entry does not matter).
+  const auto contiguous = [](const auto& x, Index itemsize) {
+    return x.ndim() == 1 && (x.shape(0) <= 1 || x.strides(0) == itemsize);
+  };
+  if (!contiguous(indptr, sizeof(I)) || indptr.shape(0) != m + 1)
+    throw std::invalid_argument("indptr must be a contiguous vector of length m + 1");
+  const Index nnz = m >= 0 && indptr.shape(0) > 0 ? static_cast<Index>(indptr.at(m)) : 0;
+  if (!contiguous(indices, sizeof(I)) || indices.shape(0) < nnz ||
+      !contiguous(data, sizeof(T)) || data.shape(0) < nnz)
+    throw std::invalid_argument("indices and data must be contiguous vectors of length nnz");
+  if (!(tol > 0 && tol < 1)) throw std::invalid_argument("tol must lie in (0, 1)");
+  if (maxiter < 1) throw std::invalid_argument("maxiter must be at least 1");
+  const specnorm::CsrOperator<T, I> op(indptr.data(), indices.data(), data.data(), m, n);
+  const specnorm::Vector<T> start = vector_from(v0, n, "v0");
+  specnorm::DenseBounds bounds;
+  specnorm::Estimate<T> est;
+  bool computed = false;
+  {
+    const py::gil_scoped_release release;
+    bounds = op.bounds();
+    if (bounds.finite && bounds.upper() > 0) {
+      specnorm::Options<specnorm::RealOf<T>> opt;
+      opt.tol = static_cast<specnorm::RealOf<T>>(tol);
+      opt.maxiter = maxiter;
+      opt.basis_size = basis_size;
+      opt.seed = seed;
+      opt.norm_hint = static_cast<specnorm::RealOf<T>>(bounds.upper());
+      est = run_iterative(op, start, opt, method);
+      computed = true;
     }
   }
+  py::dict out = computed ? estimate_dict(est) : py::dict();
+  out["finite"] = bounds.finite;
+  out["certain"] = bounds.upper();
+  return out;
+}
+
+template <typename T>
+py::dict estimate_dict(const specnorm::Estimate<T>& est) {
   py::dict out;
   out["sigma"] = static_cast<double>(est.sigma);
   out["lower"] = static_cast<double>(est.lower);
@@ -288,6 +345,16 @@ void bind(py::module_& m) {
         py::arg("maxiter"), py::arg("seed"), py::arg("v0"), py::arg("vectors"),
         "A small dense matrix by the Gram kernel with its bounds: (status, sigma, lower, upper, "
         "residual, iterations, converged, u, v); status 1: not finite, 2: zero.");
+  m.def("estimate_sparse", &estimate_sparse<T, std::int32_t>, py::arg("indptr").noconvert(),
+        py::arg("indices").noconvert(), py::arg("data").noconvert(), py::arg("m"), py::arg("n"),
+        py::arg("method"), py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"),
+        py::arg("seed"), py::arg("v0").noconvert(),
+        "A CSR matrix viewed in place (int32 indices): bounds and an estimate.");
+  m.def("estimate_sparse", &estimate_sparse<T, std::int64_t>, py::arg("indptr").noconvert(),
+        py::arg("indices").noconvert(), py::arg("data").noconvert(), py::arg("m"), py::arg("n"),
+        py::arg("method"), py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"),
+        py::arg("seed"), py::arg("v0").noconvert(),
+        "A CSR matrix viewed in place (int64 indices): bounds and an estimate.");
   m.def("dense_bounds", &dense_bounds<T>, py::arg("a").noconvert(),
         "(all entries finite, min(||A||_F, sqrt(||A||_1 ||A||_inf)), ||A||_F) in one pass.");
   m.def("rayleigh_quotient", &rayleigh_quotient<T>, py::arg("a").noconvert(),

@@ -286,6 +286,77 @@ def _estimate_operator(op: Any, method: str, tol: float, maxiter: int | None,
                     method=resolved, backend="numpy")
 
 
+def _is_scipy_sparse(a: Any) -> bool:
+    return type(a).__module__.startswith("scipy.sparse") and hasattr(a, "tocsr")
+
+
+def _estimate_sparse(a: Any, method: str, tol: float, maxiter: int | None,
+                     rng: np.random.Generator, v0: Any, backend: Any, threads: int) -> Estimate:
+    """A SciPy sparse matrix or array: its CSR arrays read in place by the C++ core (other
+    formats converted to CSR once, other dtypes to the compute dtype once); on the NumPy
+    backend, or for "svd" (on a dense copy), the general paths."""
+    if a.ndim != 2:
+        raise ValueError(f"A must be a 2-D sparse matrix, got shape {a.shape}")
+    be = _backends.resolve(backend)
+    if be.on_device:
+        raise TypeError(f"A is a SciPy sparse matrix on the host and the {be.NAME!r} backend "
+                        "computes on device arrays only")
+    if method == "svd":
+        return estimate(a.toarray(), "svd", tol=tol, seed=rng, backend=backend, v0=v0)
+    if be.NAME != "cpp":
+        return _estimate_operator(_SparseProducts(a), method, tol, maxiter, rng, v0, backend)
+    m, n = (int(d) for d in a.shape)
+    dtype = compute_dtype(a.dtype)
+    csr = a if a.format == "csr" else a.tocsr()
+    if csr.dtype != dtype:
+        csr = csr.astype(dtype)
+    resolved = "lanczos" if method == "auto" else method
+    start = None if v0 is None else check_start(v0, n, dtype)
+    if m == 0 or n == 0:
+        return _zero_estimate(m, n, np.zeros((m, n), dtype), resolved, be)
+    indices, indptr = csr.indices, csr.indptr
+    if indices.dtype != indptr.dtype:
+        indices = indices.astype(indptr.dtype)
+    floor = tol_floor(dtype, m, n)
+    random_start = start is None
+    if start is None:
+        start = _random_starts(rng, (n,), dtype)
+    raw = be.core().estimate_sparse(
+        np.ascontiguousarray(indptr), np.ascontiguousarray(indices),
+        np.ascontiguousarray(csr.data), m, n, resolved, max(tol, floor),
+        maxiter if maxiter is not None else default_maxiter(m, n),
+        _basis_size(m, n, dtype.itemsize), int(rng.integers(0, 2**63 - 1)), start)
+    if not raw["finite"]:
+        raise ValueError(_NOT_FINITE)
+    certain = float(raw["certain"])
+    if certain == 0.0:
+        return _zero_estimate(m, n, np.zeros((0, 0), dtype), resolved, be)
+    sig, lower = float(raw["sigma"]), float(raw["lower"])
+    kind = _BOUND_KINDS.index(raw["bound_kind"]) if random_start else 0
+    upper, confidence = _bracket(np.array([sig]), np.array([lower]), np.array([certain]),
+                                 np.array([kind]), np.array([int(raw["bound_steps"])]), n,
+                                 dtype.kind == "c", floor)
+    return Estimate(sigma=sig, u=raw["u"], v=raw["v"], lower=lower, upper=float(upper[0]),
+                    confidence=float(confidence[0]), iterations=int(raw["iterations"]),
+                    converged=bool(raw["converged"]), residual=float(raw["residual"]),
+                    method=resolved, backend=be.NAME)
+
+
+class _SparseProducts:
+    """A SciPy sparse matrix as a matrix-free operator (for the NumPy backend)."""
+
+    def __init__(self, a: Any) -> None:
+        self.a, self.shape = a, a.shape
+        self.dtype = compute_dtype(a.dtype)
+        self.adjoint = a.conj().T
+
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.a @ x)
+
+    def rmatvec(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(self.adjoint @ y)
+
+
 def _stack(results: list[Estimate], batch: tuple[int, ...], a: Any, method: str,
            be: XpBackend) -> Estimate:
     """One Estimate whose fields are arrays over the batch, in the backend's namespace."""
@@ -472,6 +543,9 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     method = check_method(method)
     tol = check_tol(tol)
     maxiter = check_maxiter(maxiter)
+    if _is_scipy_sparse(A):
+        return _estimate_sparse(A, method, tol, maxiter, make_rng(seed), v0, backend,
+                                check_threads(threads))
     if _operator.is_operator(A):
         check_threads(threads)
         return _estimate_operator(A, method, tol, maxiter, make_rng(seed), v0, backend)

@@ -1,0 +1,159 @@
+// A sparse matrix in compressed sparse row form (CSR), viewed in place, as an operator.
+//
+// The three arrays are those of SciPy's csr_matrix / csr_array: `indptr` (m + 1 offsets),
+// `indices` (column of each stored entry) and `data` (its value); duplicate entries add up, and
+// the column indices need not be sorted. Products run over the stored entries only, split across
+// threads by rows; A^H y and the fused pair (A x, A^H (s A x)) give each thread its own
+// accumulator, summed at the end, so every row is read once per step.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "bounds.hpp"
+#include "operator.hpp"
+
+namespace specnorm {
+
+template <typename Scalar, typename StorageIndex>
+class CsrOperator {
+ public:
+  /// Views m x n CSR arrays (no copy). Throws if indptr is not non-decreasing from 0 or a column
+  /// index is outside [0, n): products would otherwise read outside the arrays.
+  CsrOperator(const StorageIndex* indptr, const StorageIndex* indices, const Scalar* data,
+              Index rows, Index cols)
+      : indptr_(indptr), indices_(indices), data_(data), rows_(rows), cols_(cols) {
+    if (rows < 0 || cols < 0) throw std::invalid_argument("CsrOperator: negative dimension");
+    if (indptr_[0] != 0) throw std::invalid_argument("indptr must start at 0");
+    for (Index i = 0; i < rows; ++i) {
+      if (indptr_[i + 1] < indptr_[i]) throw std::invalid_argument("indptr must not decrease");
+    }
+    for (Index k = 0; k < nnz(); ++k) {
+      if (indices_[k] < 0 || static_cast<Index>(indices_[k]) >= cols) {
+        throw std::invalid_argument("a column index lies outside [0, n)");
+      }
+    }
+  }
+
+  Index rows() const { return rows_; }
+  Index cols() const { return cols_; }
+  Index nnz() const { return static_cast<Index>(indptr_[rows_]); }
+
+  void apply(const Vector<Scalar>& x, Vector<Scalar>& y) const {
+    y.resize(rows_);
+    const int nt = std::max(1, std::min<int>(threads_for(nnz()), static_cast<int>(rows_ / 64)));
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (Index i = 0; i < rows_; ++i) y[i] = row_dot(i, x);
+  }
+
+  void apply_adjoint(const Vector<Scalar>& y, Vector<Scalar>& x) const {
+    Vector<Scalar> unused(rows_);
+    scatter(y, x, /*fused=*/false, RealOf<Scalar>(1), unused);
+  }
+
+  /// y = A x and w = A^H (scale * y) in one pass over the stored entries.
+  void apply_normal(const Vector<Scalar>& x, Vector<Scalar>& y, Vector<Scalar>& w,
+                    RealOf<Scalar> scale) const {
+    y.resize(rows_);
+    scatter(x, w, /*fused=*/true, scale, y);
+  }
+
+  /// One pass over the stored entries: finiteness, ||A||_F, ||A||_1 and ||A||_inf (double;
+  /// rescaled by the largest magnitude where squares would overflow or underflow).
+  DenseBounds bounds() const {
+    DenseBounds b = pass(1.0, false);
+    if (!b.finite) return b;
+    const bool overflow = !std::isfinite(b.frobenius) || !std::isfinite(b.norm1) ||
+                          !std::isfinite(b.norm_inf);
+    const bool underflow =
+        b.largest_part > 0 && (b.norm1 == 0 || b.frobenius * b.frobenius < 1e-280);
+    if (!overflow && !underflow) return b;
+    double largest = 0;
+    for (Index k = 0; k < nnz(); ++k) {
+      largest = std::max(largest, static_cast<double>(std::abs(data_[k])));
+    }
+    return largest > 0 ? pass(largest, true) : b;
+  }
+
+ private:
+  Scalar row_dot(Index i, const Vector<Scalar>& x) const {
+    Scalar sum(0);
+    for (StorageIndex k = indptr_[i]; k < indptr_[i + 1]; ++k) sum += data_[k] * x[indices_[k]];
+    return sum;
+  }
+
+  // out = A^H in (fused: in is x, y = A x is stored and out = A^H (scale y)).
+  void scatter(const Vector<Scalar>& in, Vector<Scalar>& out, bool fused, RealOf<Scalar> scale,
+               Vector<Scalar>& y) const {
+    out.setZero(cols_);
+    const int nt = std::max(1, std::min<int>(threads_for(nnz()), static_cast<int>(rows_ / 64)));
+    std::vector<Vector<Scalar>> partial(static_cast<std::size_t>(nt - 1));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+#ifdef _OPENMP
+      const int t = nt > 1 ? omp_get_thread_num() : 0;
+#else
+      const int t = 0;
+#endif
+      Vector<Scalar>* acc = &out;
+      if (t > 0) {
+        partial[static_cast<std::size_t>(t - 1)].setZero(cols_);
+        acc = &partial[static_cast<std::size_t>(t - 1)];
+      }
+      const Index r0 = rows_ * t / nt, r1 = rows_ * (t + 1) / nt;
+      for (Index i = r0; i < r1; ++i) {
+        Scalar coef;
+        if (fused) {
+          y[i] = row_dot(i, in);
+          coef = scale * y[i];
+        } else {
+          coef = in[i];
+        }
+        if (coef == Scalar(0)) continue;
+        for (StorageIndex k = indptr_[i]; k < indptr_[i + 1]; ++k) {
+          (*acc)[indices_[k]] += Eigen::numext::conj(data_[k]) * coef;
+        }
+      }
+    }
+    for (const auto& p : partial) out += p;
+  }
+
+  DenseBounds pass(double scale, bool exact_magnitude) const {
+    DenseBounds b;
+    std::vector<double> col_sums(static_cast<std::size_t>(cols_), 0.0);
+    double squares = 0, marker = 0, part = 0, row_max = 0;
+    const double inv = 1.0 / scale;
+    for (Index i = 0; i < rows_; ++i) {
+      double row = 0;
+      for (StorageIndex k = indptr_[i]; k < indptr_[i + 1]; ++k) {
+        const Scalar a = data_[k];
+        marker += detail::nonfinite_marker(a);
+        part = std::max(part, detail::largest_part(a));
+        const double x =
+            (exact_magnitude ? static_cast<double>(std::abs(a)) : detail::magnitude(a)) * inv;
+        row += x;
+        col_sums[static_cast<std::size_t>(indices_[k])] += x;
+        squares += x * x;
+      }
+      row_max = std::max(row_max, row);
+    }
+    b.finite = (marker == 0);
+    b.largest_part = part * scale;
+    b.norm_inf = row_max * scale;
+    b.norm1 = (col_sums.empty() ? 0.0 : *std::max_element(col_sums.begin(), col_sums.end())) *
+              scale;
+    b.frobenius = std::sqrt(squares) * scale;
+    return b;
+  }
+
+  const StorageIndex* indptr_;
+  const StorageIndex* indices_;
+  const Scalar* data_;
+  Index rows_, cols_;
+};
+
+}  // namespace specnorm
