@@ -119,9 +119,11 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
   est.bound_kind = BoundKind::lanczos;
   GaussianSource<Scalar> rng(opt.seed);
 
-  Matrix P = Matrix::Zero(n, kmax + 1);
-  Matrix Q = Matrix::Zero(m, kmax);
-  Matrix R = Matrix::Zero(n, kmax);  // R = A^H Q
+  // Only the first j columns of the bases are ever read, so they are neither zeroed here nor
+  // at restarts: for vectors of millions of entries that would cost more than the products.
+  Matrix P(n, kmax + 1);
+  Matrix Q(m, kmax);
+  Matrix R(n, kmax);  // R = A^H Q
   Matrix B = Matrix::Zero(kmax, kmax);
   Vector<Scalar> q(m), r(n), w(n), best = v0 / safe_norm(v0);
   Vector<Scalar> top;     // the top right singular vector of B_j
@@ -198,9 +200,6 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       ++fresh;
       best = rng.draw(n);
       best /= safe_norm(best);
-      P.setZero();
-      Q.setZero();
-      R.setZero();
       B.setZero();
       P.col(0) = best;
       j = 0;
@@ -218,9 +217,6 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       certify(op, best, opt, est);
       if (est.converged) return est;
       // Rounding made the recurrence optimistic: start again from the certified vector.
-      P.setZero();
-      Q.setZero();
-      R.setZero();
       B.setZero();
       P.col(0) = est.v;
       best = est.v;
@@ -241,9 +237,6 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       const Matrix Q_kept = Q.leftCols(j) * svd.matrixU().leftCols(keep);
       const Matrix R_kept = R.leftCols(j) * svd.matrixU().leftCols(keep);
       const Vector<Scalar> next = P.col(j);
-      P.setZero();
-      Q.setZero();
-      R.setZero();
       B.setZero();
       P.leftCols(keep) = P_kept;
       P.col(keep) = next;
