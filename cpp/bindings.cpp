@@ -331,6 +331,16 @@ py::tuple estimate_small(const Array<T>& a, double tol, Index maxiter, std::uint
                         est.iterations, est.converged, u, v);
 }
 
+/// estimate_sparse for one index type (SciPy uses int32 indices, int64 for large matrices).
+template <typename T, typename I>
+void bind_sparse(py::module_& m) {
+  m.def("estimate_sparse", &estimate_sparse<T, I>, py::arg("indptr").noconvert(),
+        py::arg("indices").noconvert(), py::arg("data").noconvert(), py::arg("m"), py::arg("n"),
+        py::arg("method"), py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"),
+        py::arg("seed"), py::arg("v0").noconvert(),
+        "A CSR matrix viewed in place: bounds and an estimate.");
+}
+
 template <typename T>
 void bind(py::module_& m) {
   m.def("estimate_batch", &estimate_batch<T>, py::arg("a").noconvert(), py::arg("method"),
@@ -345,16 +355,8 @@ void bind(py::module_& m) {
         py::arg("maxiter"), py::arg("seed"), py::arg("v0"), py::arg("vectors"),
         "A small dense matrix by the Gram kernel with its bounds: (status, sigma, lower, upper, "
         "residual, iterations, converged, u, v); status 1: not finite, 2: zero.");
-  m.def("estimate_sparse", &estimate_sparse<T, std::int32_t>, py::arg("indptr").noconvert(),
-        py::arg("indices").noconvert(), py::arg("data").noconvert(), py::arg("m"), py::arg("n"),
-        py::arg("method"), py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"),
-        py::arg("seed"), py::arg("v0").noconvert(),
-        "A CSR matrix viewed in place (int32 indices): bounds and an estimate.");
-  m.def("estimate_sparse", &estimate_sparse<T, std::int64_t>, py::arg("indptr").noconvert(),
-        py::arg("indices").noconvert(), py::arg("data").noconvert(), py::arg("m"), py::arg("n"),
-        py::arg("method"), py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"),
-        py::arg("seed"), py::arg("v0").noconvert(),
-        "A CSR matrix viewed in place (int64 indices): bounds and an estimate.");
+  bind_sparse<T, std::int32_t>(m);
+  bind_sparse<T, std::int64_t>(m);
   m.def("dense_bounds", &dense_bounds<T>, py::arg("a").noconvert(),
         "(all entries finite, min(||A||_F, sqrt(||A||_1 ||A||_inf)), ||A||_F) in one pass.");
   m.def("rayleigh_quotient", &rayleigh_quotient<T>, py::arg("a").noconvert(),

@@ -51,7 +51,9 @@ def test_dtypes_index_types_and_methods(dtype, index, method):
     dense = (dense * 4).astype(dtype)
     a = sp.csr_matrix(dense)
     a.indices, a.indptr = a.indices.astype(index), a.indptr.astype(index)
-    tol = 1e-4 if np.dtype(dtype).itemsize <= 8 and np.dtype(dtype).kind != "i" else 1e-9
+    assert a.indices.dtype == index and a.indptr.dtype == index  # the path asked for
+    single = np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.complex64))
+    tol = 1e-4 if single else 1e-9
     est = sn.estimate(a, method, tol=tol, seed=3)
     want = np.linalg.norm(dense.astype(np.complex128), 2)
     assert est.converged

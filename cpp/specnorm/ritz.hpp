@@ -91,12 +91,12 @@ class StructuredGram {
   void bracket(Real& lo, Real& hi) const {
     lo = 0;
     hi = 0;
+    Real spike_abs = 0;
     for (Index i = 0; i < k_; ++i) {
       lo = std::max(lo, head_[i]);
       hi = std::max(hi, head_[i] + std::abs(spike_[i]));
+      spike_abs += std::abs(spike_[i]);
     }
-    Real spike_abs = 0;
-    for (Index i = 0; i < k_; ++i) spike_abs += std::abs(spike_[i]);
     for (Index l = 0; l < j_ - k_; ++l) {
       lo = std::max(lo, diag_[l]);
       Real row = diag_[l] + (l == 0 ? spike_abs : std::abs(off_[l - 1]));

@@ -4,7 +4,8 @@
 // `indices` (column of each stored entry) and `data` (its value); duplicate entries add up, and
 // the column indices need not be sorted. Products run over the stored entries only, split across
 // threads by rows; A^H y and the fused pair (A x, A^H (s A x)) give each thread its own
-// accumulator, summed at the end, so every row is read once per step.
+// accumulator, summed at the end, so every row is read once per step. The accumulators are kept
+// between products, so one operator serves one solver at a time.
 #pragma once
 
 #include <Eigen/Core>
@@ -51,15 +52,14 @@ class CsrOperator {
   }
 
   void apply_adjoint(const Vector<Scalar>& y, Vector<Scalar>& x) const {
-    Vector<Scalar> unused(rows_);
-    scatter(y, x, /*fused=*/false, RealOf<Scalar>(1), unused);
+    scatter(y, x, RealOf<Scalar>(1), nullptr);
   }
 
   /// y = A x and w = A^H (scale * y) in one pass over the stored entries.
   void apply_normal(const Vector<Scalar>& x, Vector<Scalar>& y, Vector<Scalar>& w,
                     RealOf<Scalar> scale) const {
     y.resize(rows_);
-    scatter(x, w, /*fused=*/true, scale, y);
+    scatter(x, w, scale, &y);
   }
 
   /// One pass over the stored entries: finiteness, ||A||_F, ||A||_1 and ||A||_inf (double;
@@ -86,12 +86,14 @@ class CsrOperator {
     return sum;
   }
 
-  // out = A^H in (fused: in is x, y = A x is stored and out = A^H (scale y)).
-  void scatter(const Vector<Scalar>& in, Vector<Scalar>& out, bool fused, RealOf<Scalar> scale,
-               Vector<Scalar>& y) const {
+  // out = A^H in; or, given y (fused), y = A in and out = A^H (scale y). Threads after the
+  // first accumulate into scratch vectors kept between calls (one step's worth of allocation).
+  void scatter(const Vector<Scalar>& in, Vector<Scalar>& out, RealOf<Scalar> scale,
+               Vector<Scalar>* y) const {
     out.setZero(cols_);
     const int nt = std::max(1, std::min<int>(threads_for(nnz()), static_cast<int>(rows_ / 64)));
-    std::vector<Vector<Scalar>> partial(static_cast<std::size_t>(nt - 1));
+    std::vector<Vector<Scalar>>& partial = scratch_;
+    partial.resize(static_cast<std::size_t>(nt - 1));
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
 #ifdef _OPENMP
@@ -107,9 +109,9 @@ class CsrOperator {
       const Index r0 = rows_ * t / nt, r1 = rows_ * (t + 1) / nt;
       for (Index i = r0; i < r1; ++i) {
         Scalar coef;
-        if (fused) {
-          y[i] = row_dot(i, in);
-          coef = scale * y[i];
+        if (y != nullptr) {
+          (*y)[i] = row_dot(i, in);
+          coef = scale * (*y)[i];
         } else {
           coef = in[i];
         }
@@ -121,6 +123,8 @@ class CsrOperator {
     }
     for (const auto& p : partial) out += p;
   }
+
+  mutable std::vector<Vector<Scalar>> scratch_;  // per-thread accumulators of scatter
 
   DenseBounds pass(double scale, bool exact_magnitude) const {
     DenseBounds b;

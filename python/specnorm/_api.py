@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from collections.abc import Iterable
 from typing import Any
@@ -24,7 +25,7 @@ from ._validate import (
     make_rng,
     tol_floor,
 )
-from .backends.xp import XpBackend
+from .backends.xp import Options, XpBackend
 
 __all__ = ["backends", "estimate", "rayleigh_quotient", "sigma", "sigma_many"]
 
@@ -119,7 +120,7 @@ def _lean_small(A: Any, method: Any, tol: Any, maxiter: Any, seed: Any, backend:
 def _core_seed(seed: Any, rng: np.random.Generator) -> int:
     """The seed the core draws its start from: an integer seed itself (as on the lean path),
     else a draw from ``rng``."""
-    if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**64:
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and 0 <= seed < 2**64:
         return int(seed)
     return int(rng.integers(0, 2**63 - 1))
 
@@ -193,6 +194,23 @@ def _basis_size(m: int, n: int, itemsize: int) -> int:
     return int(max(2, min(BASIS_VECTORS, n, BASIS_BYTES // max(per_vector, 1))))
 
 
+def _iterative_estimate(raw: dict[str, Any], certain: float, random_start: bool, n: int,
+                        dtype: np.dtype, floor: float, method: str, backend: str,
+                        extra_products: int = 0) -> Estimate:
+    """The Estimate of one iterative run: the solver's fields, and the bracket from the certain
+    bound and (for a random start) the random-start bound of the run's kind."""
+    sig, lower = float(raw["sigma"]), float(raw["lower"])
+    kind = _BOUND_KINDS.index(raw["bound_kind"]) if random_start else 0
+    upper, confidence = _bracket(np.array([sig]), np.array([lower]), np.array([certain]),
+                                 np.array([kind]), np.array([int(raw["bound_steps"])]), n,
+                                 dtype.kind == "c", floor)
+    return Estimate(sigma=sig, u=raw["u"], v=raw["v"], lower=lower, upper=float(upper[0]),
+                    confidence=float(confidence[0]),
+                    iterations=int(raw["iterations"]) + extra_products,
+                    converged=bool(raw["converged"]), residual=float(raw["residual"]),
+                    method=method, backend=backend)
+
+
 def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
                      rng: np.random.Generator, v0: Any, be: XpBackend,
                      seed: Any = None) -> Estimate:
@@ -229,15 +247,7 @@ def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
     raw = be.estimate_dense(view, resolved, max(tol, floor), budget,
                             _basis_size(m, n, dtype.itemsize), core_seed,
                             be.from_host(start, a), certain)
-    sig, lower = float(raw["sigma"]), float(raw["lower"])
-    kind = _BOUND_KINDS.index(raw["bound_kind"]) if random_start else 0
-    upper, confidence = _bracket(np.array([sig]), np.array([lower]), np.array([certain]),
-                                 np.array([kind]), np.array([int(raw["bound_steps"])]), n,
-                                 dtype.kind == "c", floor)
-    return Estimate(sigma=sig, u=raw["u"], v=raw["v"], lower=lower, upper=float(upper[0]),
-                    confidence=float(confidence[0]), iterations=int(raw["iterations"]),
-                    converged=bool(raw["converged"]), residual=float(raw["residual"]),
-                    method=resolved, backend=be.NAME)
+    return _iterative_estimate(raw, certain, random_start, n, dtype, floor, resolved, be.NAME)
 
 
 def _estimate_operator(op: Any, method: str, tol: float, maxiter: int | None,
@@ -260,9 +270,8 @@ def _estimate_operator(op: Any, method: str, tol: float, maxiter: int | None,
     engine = _operator.OperatorEngine(op, dtype)
     start = None if v0 is None else check_start(v0, n, dtype)
     if m == 0 or n == 0:
-        return Estimate(sigma=0.0, u=engine.unit(m), v=engine.unit(n), lower=0.0, upper=0.0,
-                        confidence=1.0, iterations=0, converged=True, residual=0.0,
-                        method=resolved, backend="numpy")
+        return _zero_estimate(m, n, np.zeros((0, 0), dtype), resolved,
+                              _backends.BACKENDS["numpy"])
     floor = tol_floor(dtype, m, n)
     budget = maxiter if maxiter is not None else default_maxiter(m, n)
     random_start = start is None
@@ -272,18 +281,12 @@ def _estimate_operator(op: Any, method: str, tol: float, maxiter: int | None,
     # The products are scaled by about 1 / sigma_1 so that nothing overflows; with no pass over
     # the entries possible, the size comes from one product with the start (counted below).
     (hint,) = engine.scalars(engine.norm(engine.apply(start / engine.norm(start))))
-    opt = _operator.options(max(tol, floor), max(budget - 1, 1), _basis_size(m, n, dtype.itemsize),
-                            core_seed, hint if hint > 0 else 1.0)
+    opt = Options(tol=max(tol, floor), maxiter=max(budget - 1, 1),
+                  basis_size=_basis_size(m, n, dtype.itemsize), seed=core_seed,
+                  norm_hint=hint if hint > 0 else 1.0)
     raw = engine.run(resolved, start, opt)
-    sig, lower = float(raw["sigma"]), float(raw["lower"])
-    kind = _BOUND_KINDS.index(raw["bound_kind"]) if random_start else 0
-    upper, confidence = _bracket(np.array([sig]), np.array([lower]), np.array([np.inf]),
-                                 np.array([kind]), np.array([int(raw["bound_steps"])]), n,
-                                 dtype.kind == "c", floor)
-    return Estimate(sigma=sig, u=raw["u"], v=raw["v"], lower=lower, upper=float(upper[0]),
-                    confidence=float(confidence[0]), iterations=int(raw["iterations"]) + 1,
-                    converged=bool(raw["converged"]), residual=float(raw["residual"]),
-                    method=resolved, backend="numpy")
+    return _iterative_estimate(raw, math.inf, random_start, n, dtype, floor, resolved, "numpy",
+                               extra_products=1)
 
 
 def _is_scipy_sparse(a: Any) -> bool:
@@ -291,7 +294,7 @@ def _is_scipy_sparse(a: Any) -> bool:
 
 
 def _estimate_sparse(a: Any, method: str, tol: float, maxiter: int | None,
-                     rng: np.random.Generator, v0: Any, backend: Any, threads: int) -> Estimate:
+                     rng: np.random.Generator, v0: Any, backend: Any) -> Estimate:
     """A SciPy sparse matrix or array: its CSR arrays read in place by the C++ core (other
     formats converted to CSR once, other dtypes to the compute dtype once); on the NumPy
     backend, or for "svd" (on a dense copy), the general paths."""
@@ -304,7 +307,8 @@ def _estimate_sparse(a: Any, method: str, tol: float, maxiter: int | None,
     if method == "svd":
         return estimate(a.toarray(), "svd", tol=tol, seed=rng, backend=backend, v0=v0)
     if be.NAME != "cpp":
-        return _estimate_operator(_SparseProducts(a), method, tol, maxiter, rng, v0, backend)
+        return _estimate_operator(_operator.SparseProducts(a), method, tol, maxiter, rng, v0,
+                                  backend)
     m, n = (int(d) for d in a.shape)
     dtype = compute_dtype(a.dtype)
     csr = a if a.format == "csr" else a.tocsr()
@@ -313,7 +317,7 @@ def _estimate_sparse(a: Any, method: str, tol: float, maxiter: int | None,
     resolved = "lanczos" if method == "auto" else method
     start = None if v0 is None else check_start(v0, n, dtype)
     if m == 0 or n == 0:
-        return _zero_estimate(m, n, np.zeros((m, n), dtype), resolved, be)
+        return _zero_estimate(m, n, np.zeros((0, 0), dtype), resolved, be)
     indices, indptr = csr.indices, csr.indptr
     if indices.dtype != indptr.dtype:
         indices = indices.astype(indptr.dtype)
@@ -331,30 +335,7 @@ def _estimate_sparse(a: Any, method: str, tol: float, maxiter: int | None,
     certain = float(raw["certain"])
     if certain == 0.0:
         return _zero_estimate(m, n, np.zeros((0, 0), dtype), resolved, be)
-    sig, lower = float(raw["sigma"]), float(raw["lower"])
-    kind = _BOUND_KINDS.index(raw["bound_kind"]) if random_start else 0
-    upper, confidence = _bracket(np.array([sig]), np.array([lower]), np.array([certain]),
-                                 np.array([kind]), np.array([int(raw["bound_steps"])]), n,
-                                 dtype.kind == "c", floor)
-    return Estimate(sigma=sig, u=raw["u"], v=raw["v"], lower=lower, upper=float(upper[0]),
-                    confidence=float(confidence[0]), iterations=int(raw["iterations"]),
-                    converged=bool(raw["converged"]), residual=float(raw["residual"]),
-                    method=resolved, backend=be.NAME)
-
-
-class _SparseProducts:
-    """A SciPy sparse matrix as a matrix-free operator (for the NumPy backend)."""
-
-    def __init__(self, a: Any) -> None:
-        self.a, self.shape = a, a.shape
-        self.dtype = compute_dtype(a.dtype)
-        self.adjoint = a.conj().T
-
-    def matvec(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.a @ x)
-
-    def rmatvec(self, y: np.ndarray) -> np.ndarray:
-        return np.asarray(self.adjoint @ y)
+    return _iterative_estimate(raw, certain, random_start, n, dtype, floor, resolved, be.NAME)
 
 
 def _stack(results: list[Estimate], batch: tuple[int, ...], a: Any, method: str,
@@ -544,8 +525,8 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     tol = check_tol(tol)
     maxiter = check_maxiter(maxiter)
     if _is_scipy_sparse(A):
-        return _estimate_sparse(A, method, tol, maxiter, make_rng(seed), v0, backend,
-                                check_threads(threads))
+        check_threads(threads)
+        return _estimate_sparse(A, method, tol, maxiter, make_rng(seed), v0, backend)
     if _operator.is_operator(A):
         check_threads(threads)
         return _estimate_operator(A, method, tol, maxiter, make_rng(seed), v0, backend)

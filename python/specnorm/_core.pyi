@@ -35,3 +35,16 @@ def estimate_batch(
     v0: npt.NDArray[Any],
     threads: int,
 ) -> dict[str, Any]: ...
+def estimate_sparse(
+    indptr: npt.NDArray[Any],
+    indices: npt.NDArray[Any],
+    data: npt.NDArray[Any],
+    m: int,
+    n: int,
+    method: str,
+    tol: float,
+    maxiter: int,
+    basis_size: int,
+    seed: int,
+    v0: npt.NDArray[Any],
+) -> dict[str, Any]: ...

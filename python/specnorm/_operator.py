@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import compute_dtype
 from .backends import numpy as _numpy
-from .backends.xp import Engine, Options
+from .backends.xp import Engine
 
-__all__ = ["OperatorEngine", "is_operator", "operator_dtype"]
+__all__ = ["OperatorEngine", "SparseProducts", "is_operator", "operator_dtype"]
 
 
 def is_operator(a: Any) -> bool:
@@ -29,16 +30,15 @@ def is_operator(a: Any) -> bool:
 def operator_dtype(op: Any) -> np.dtype:
     """The compute dtype of an operator: its ``dtype`` where it has one (float32, float64,
     complex64 or complex128 as for arrays), else float64."""
-    from ._validate import compute_dtype
-
     dtype = getattr(op, "dtype", None)
     return compute_dtype(np.float64 if dtype is None else dtype)
 
 
 class OperatorEngine(Engine):
-    """The methods of :class:`~specnorm.backends.xp.Engine` on a matrix-free operator: products
-    call ``op.matvec`` and ``op.rmatvec`` (on NumPy vectors); every result is checked for shape
-    and finiteness, since nothing can be checked before the first product."""
+    """The iterative methods of :class:`~specnorm.backends.xp.Engine` on a matrix-free operator:
+    products call ``op.matvec`` and ``op.rmatvec`` (on NumPy vectors); every result is checked
+    for shape and finiteness, since nothing can be checked before the first product. (There are
+    no entries: the API layer never asks it for bounds or an SVD.)"""
 
     def __init__(self, op: Any, dtype: np.dtype) -> None:
         like = np.zeros((0, 0), dtype=dtype)
@@ -52,11 +52,9 @@ class OperatorEngine(Engine):
         if out.size != size:
             raise ValueError(f"the operator's {name} returned {out.size} numbers; expected a "
                              f"vector of length {size} (A has shape ({self.m}, {self.n}))")
-        if out.dtype.kind not in "fc" or (out.dtype.kind == "c" and not self.complex):
-            if out.dtype.kind == "c":
-                raise TypeError(f"the operator's {name} returned complex values but its dtype "
-                                f"is real ({self.dtype})")
-            out = out.astype(self.dtype)
+        if out.dtype.kind == "c" and not self.complex:
+            raise TypeError(f"the operator's {name} returned complex values but its dtype is "
+                            f"real ({self.dtype})")
         out = out.reshape(size).astype(self.dtype, copy=False)
         if not np.all(np.isfinite(out)):
             raise ValueError(f"the operator's {name} returned NaN or Inf")
@@ -68,15 +66,17 @@ class OperatorEngine(Engine):
     def adjoint(self, y: Any) -> Any:
         return self._product("rmatvec", y, self.n)
 
-    def dense_bounds(self) -> tuple[bool, float]:
-        """No pass over the entries is possible: finite (checked at each product), no bound."""
-        return True, float("inf")
 
-    def svd(self) -> dict[str, Any]:
-        raise ValueError("method='svd' needs the entries of A; a matrix-free operator has only "
-                         "products: use 'lanczos' (or convert it to a dense array first)")
+class SparseProducts:
+    """A SciPy sparse matrix as a matrix-free operator (for the NumPy backend)."""
 
+    def __init__(self, a: Any) -> None:
+        self.a, self.shape = a, a.shape
+        self.dtype = compute_dtype(a.dtype)
+        self.adjoint = a.conj().T
 
-def options(tol: float, maxiter: int, basis_size: int, seed: int, hint: float) -> Options:
-    return Options(tol=tol, maxiter=maxiter, basis_size=basis_size, seed=seed, norm_hint=hint,
-                   sync_every=1)
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.a @ x)
+
+    def rmatvec(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(self.adjoint @ y)

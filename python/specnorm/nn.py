@@ -23,6 +23,7 @@ import array_api_compat
 import numpy as np
 
 from ._api import estimate, sigma_many
+from .backends import resolve as _resolve_backend
 
 __all__ = ["SpectralNorm", "lipschitz_bound", "local_lipschitz", "spectral_penalty"]
 
@@ -164,13 +165,11 @@ def power_iterate(xp: Any, mat: Any, u: Any, v: Any, steps: int, eps: float,
     return {"u": u, "v": v, "sigma": sig, "lower": lower, "residual": residual, "steps": done}
 
 
-def certain_upper(xp: Any, mat: Any) -> float:
-    """A certain upper bound on sigma_1(mat): ``min(||mat||_F, sqrt(||mat||_1 ||mat||_inf))``."""
-    a = xp.abs(mat)
-    fro = _norm(xp, mat)
-    one = float(xp.max(xp.sum(a, axis=0)))
-    inf = float(xp.max(xp.sum(a, axis=1)))
-    return min(fro, math.sqrt(one * inf))
+def certain_upper(mat: Any) -> float:
+    """A certain upper bound on sigma_1(mat): ``min(||mat||_F, sqrt(||mat||_1 ||mat||_inf))``,
+    the one-pass bound of the backend that owns ``mat`` (without overflow at any scale)."""
+    be = _resolve_backend("auto", mat)
+    return be.dense_bounds(be.prepare(mat))[1]
 
 
 def warm_start(mat: Any, tol: float, seed: Any) -> tuple[Any, Any]:
@@ -220,8 +219,8 @@ class SpectralNorm:
         ``MAX_EXTRA_STEPS`` more) until ``||W v - sigma u|| / sigma <= tol``; the warm-up then
         also runs at this tolerance (else at ``WARMUP_TOL``).
     bounds : bool
-        If true, each call also computes the certain upper bound ``upper`` (one or two extra
-        passes over W); else ``upper`` is None.
+        If true, each call also computes the certain upper bound ``upper`` (one more pass over
+        W, by the backend's one-pass bounds); else ``upper`` is None.
 
     Attributes
     ----------
@@ -367,7 +366,7 @@ class SpectralNorm:
                              "W / sigma_hat is undefined")
         self.u, self.v = u, v
         self.sigma, self.lower, self.residual = sig, lower, residual
-        self.upper = max(certain_upper(xp, mat), lower) if self.bounds else None
+        self.upper = max(certain_upper(mat), lower) if self.bounds else None
         return W / sig
 
 
