@@ -8,9 +8,11 @@
 // When the basis is full, the leading half of the Ritz vectors is kept together with p_{j+1}
 // (a thick restart); the top Ritz vector stays in the space, so the estimate never decreases.
 //
-// Each step forms A p_j and A^H A p_j in one pass over A (`normal_product`). With
-// q_j = (A p_j - Q h) / alpha_j, the identity A^H q_j = (A^H A p_j - sum_i h_i A^H q_i) / alpha_j
-// gives the second product of the step from the vectors A^H q_i kept from earlier steps.
+// An operator that forms A p_j and A^H A p_j in one pass over A (`apply_normal`, dense
+// matrices) gets both products of a step from that pass: with q_j = (A p_j - Q h) / alpha_j,
+// the identity A^H q_j = (A^H A p_j - sum_i h_i A^H q_i) / alpha_j gives the second product
+// from the vectors A^H q_i kept from earlier steps. Other operators (sparse, matrix-free) apply
+// A^H to q_j itself, which needs no such vectors and saves their update.
 #pragma once
 
 #include <Eigen/Eigenvalues>
@@ -46,14 +48,18 @@ void subtract_combination(const DenseMatrix<Scalar>& X, Index count, const Vecto
 }
 
 /// One classical Gram–Schmidt pass: g = X(:, 0:count)^H x, x -= X(:, 0:count) g; returns g.
+/// If ||g|| <= negligible, x is left as it is and zero returned (x is orthogonal to X to that
+/// level already; the second half of the pass, the costlier, is saved).
 /// Long vectors are split into blocks of rows, one per thread, with partial g summed between
 /// the two halves of the pass (each thread then reads its block of X twice from its own cache).
 template <typename Scalar>
-Vector<Scalar> gram_schmidt_pass(const DenseMatrix<Scalar>& X, Index count, Vector<Scalar>& x) {
+Vector<Scalar> gram_schmidt_pass(const DenseMatrix<Scalar>& X, Index count, Vector<Scalar>& x,
+                                 RealOf<Scalar> negligible = 0) {
   const Index rows = x.size();
   const int nt = std::max(1, std::min<int>(threads_for(rows * count), static_cast<int>(rows / 256)));
   if (nt == 1) {
-    const Vector<Scalar> g = X.leftCols(count).adjoint() * x;
+    Vector<Scalar> g = X.leftCols(count).adjoint() * x;
+    if (g.norm() <= negligible) return Vector<Scalar>::Zero(count);
     x.noalias() -= X.leftCols(count) * g;
     return g;
   }
@@ -72,8 +78,11 @@ Vector<Scalar> gram_schmidt_pass(const DenseMatrix<Scalar>& X, Index count, Vect
 #pragma omp barrier
     Vector<Scalar> total = partial[0];
     for (int i = 1; i < nt; ++i) total += partial[static_cast<std::size_t>(i)];
-    x.segment(r0, len).noalias() -= block * total;
-    if (t == 0) g = total;
+    // Every thread sums the same partials in the same order, so all take the same branch.
+    if (total.norm() > negligible) {
+      x.segment(r0, len).noalias() -= block * total;
+      if (t == 0) g = total;
+    }
   }
   return g;
 }
@@ -82,9 +91,12 @@ Vector<Scalar> gram_schmidt_pass(const DenseMatrix<Scalar>& X, Index count, Vect
 /// the coefficients removed. The last column goes first (the Lanczos recurrence puts most of x
 /// there), then one Gram–Schmidt pass over all columns, repeated while a pass removed more than
 /// half of what was left (||x|| fell below ||x_before|| / sqrt(2), the criterion of Daniel,
-/// Gragg, Kaufman and Stewart), at most twice.
+/// Gragg, Kaufman and Stewart), at most twice. With `relaxed`, a pass whose coefficients are
+/// below eps^(3/4) ||x|| removes nothing (x is then orthogonal to X well within the
+/// semi-orthogonality, sqrt(eps), that keeps Lanczos's Ritz values accurate).
 template <typename Scalar>
-Vector<Scalar> orthogonalize(const DenseMatrix<Scalar>& X, Index count, Vector<Scalar>& x) {
+Vector<Scalar> orthogonalize(const DenseMatrix<Scalar>& X, Index count, Vector<Scalar>& x,
+                             bool relaxed = false) {
   using Real = RealOf<Scalar>;
   Vector<Scalar> h = Vector<Scalar>::Zero(count);
   if (count == 0) return h;
@@ -92,12 +104,25 @@ Vector<Scalar> orthogonalize(const DenseMatrix<Scalar>& X, Index count, Vector<S
   x.noalias() -= local * X.col(count - 1);
   h[count - 1] = local;
   Real before = safe_norm(x);
+  const Real level =
+      relaxed ? std::pow(std::numeric_limits<Real>::epsilon(), Real(0.75)) : Real(0);
   for (int pass = 0; pass < 2; ++pass) {
-    h += gram_schmidt_pass(X, count, x);
+    h += gram_schmidt_pass(X, count, x, level * before);
     const Real after = safe_norm(x);
     if (!(after < Real(0.7071067811865476) * before)) break;
     before = after;
   }
+  return h;
+}
+
+/// Removes from x its component along column count - 1 of X (unit norm), a Lanczos recurrence's
+/// local step; returns the coefficients (zero but the last).
+template <typename Scalar>
+Vector<Scalar> orthogonalize_last(const DenseMatrix<Scalar>& X, Index count, Vector<Scalar>& x) {
+  Vector<Scalar> h = Vector<Scalar>::Zero(count);
+  if (count == 0) return h;
+  h[count - 1] = X.col(count - 1).dot(x);
+  x.noalias() -= h[count - 1] * X.col(count - 1);
   return h;
 }
 
@@ -121,11 +146,12 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
 
   // Only the first j columns of the bases are ever read, so they are neither zeroed here nor
   // at restarts: for vectors of millions of entries that would cost more than the products.
+  constexpr bool fused = detail::has_apply_normal<Op, Vector<Scalar>, Real>::value;
   Matrix P(n, kmax + 1);
   Matrix Q(m, kmax);
-  Matrix R(n, kmax);  // R = A^H Q
+  Matrix R(fused ? n : 0, fused ? kmax : 0);  // R = A^H Q, for the fused step only
   Matrix B = Matrix::Zero(kmax, kmax);
-  Vector<Scalar> q(m), r(n), w(n), best = v0 / safe_norm(v0);
+  Vector<Scalar> q(m), r(n), w(fused ? n : 0), pj(n), best = v0 / safe_norm(v0);
   Vector<Scalar> top;     // the top right singular vector of B_j
   bool top_valid = false;  // whether `top` belongs to the current basis P_j
   Real estimate = 0;  // the current top Ritz value, for scaling the products
@@ -140,10 +166,19 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
   while (est.iterations + 4 <= opt.maxiter) {
     // q_j = (A p_j - Q h) / alpha_j, and A^H q_j from the same pass over A.
     const Real scale = product_scale(estimate, opt);
-    normal_product(op, Vector<Scalar>(P.col(j)), q, w, scale);  // q = A p_j, w = A^H (scale q)
+    pj = P.col(j);
+    if constexpr (fused) {
+      normal_product(op, pj, q, w, scale);  // q = A p_j, w = A^H (scale q)
+    } else {
+      op.apply(pj, q);
+    }
     est.iterations += 2;
     const Real before = safe_norm(q);
-    const Vector<Scalar> h = detail::orthogonalize(Q, j, q);
+    // The fused step needs q_j orthogonal to all of Q (its A^H q_j is derived from that). The
+    // other step reorthogonalizes one side only, P (Simon and Zha): q_j is taken against Q in
+    // full only after a restart (its couplings to the kept vectors), else against q_{j-1}.
+    const Vector<Scalar> h = fused || j == spike ? detail::orthogonalize(Q, j, q)
+                                                 : detail::orthogonalize_last(Q, j, q);
     Real alpha = safe_norm(q);
     B.col(j).head(j) = h;
     if (alpha <= tiny * before || alpha == Real(0)) {
@@ -152,16 +187,20 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       r.setZero();
     } else {
       q /= alpha;
-      r = w;
-      detail::subtract_combination(R, j, Vector<Scalar>(scale * h), r);
-      r /= scale * alpha;
+      if constexpr (fused) {
+        r = w;
+        detail::subtract_combination(R, j, Vector<Scalar>(scale * h), r);
+        r /= scale * alpha;
+      } else {
+        op.apply_adjoint(q, r);
+      }
     }
     B(j, j) = alpha;
     Q.col(j) = q;
-    R.col(j) = r;
+    if constexpr (fused) R.col(j) = r;
     // p_{j+1} = (A^H q_j - P g) / beta_j
     const Real before_r = safe_norm(r);
-    detail::orthogonalize(P, j + 1, r);
+    detail::orthogonalize(P, j + 1, r, /*relaxed=*/!fused);
     Real beta = safe_norm(r);
     if (beta <= tiny * before_r || beta == Real(0)) beta = 0;
     ++j;
@@ -235,13 +274,14 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
                                    Eigen::ComputeFullU | Eigen::ComputeFullV);
       const Matrix P_kept = P.leftCols(j) * svd.matrixV().leftCols(keep);
       const Matrix Q_kept = Q.leftCols(j) * svd.matrixU().leftCols(keep);
-      const Matrix R_kept = R.leftCols(j) * svd.matrixU().leftCols(keep);
+      const Matrix R_kept =
+          fused ? Matrix(R.leftCols(j) * svd.matrixU().leftCols(keep)) : Matrix();
       const Vector<Scalar> next = P.col(j);
       B.setZero();
       P.leftCols(keep) = P_kept;
       P.col(keep) = next;
       Q.leftCols(keep) = Q_kept;
-      R.leftCols(keep) = R_kept;
+      if constexpr (fused) R.leftCols(keep) = R_kept;
       for (Index i = 0; i < keep; ++i) B(i, i) = svd.singularValues()(i);
       best = P.col(0);  // the top Ritz vector, kept first
       j = keep;

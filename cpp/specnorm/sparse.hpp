@@ -3,9 +3,10 @@
 // The three arrays are those of SciPy's csr_matrix / csr_array: `indptr` (m + 1 offsets),
 // `indices` (column of each stored entry) and `data` (its value); duplicate entries add up, and
 // the column indices need not be sorted. Products run over the stored entries only, split across
-// threads by rows; A^H y and the fused pair (A x, A^H (s A x)) give each thread its own
-// accumulator, summed at the end, so every row is read once per step. The accumulators are kept
-// between products, so one operator serves one solver at a time.
+// threads by rows; A^H y gives each thread its own accumulator, summed at the end. The
+// accumulators are kept between products, so one operator serves one solver at a time. There is
+// no fused A x, A^H A x pass: its interleaved gathers and scatters measured slower than the two
+// products one after the other on every shape tried (bench/bench_sparse.py).
 #pragma once
 
 #include <Eigen/Core>
@@ -51,16 +52,7 @@ class CsrOperator {
     for (Index i = 0; i < rows_; ++i) y[i] = row_dot(i, x);
   }
 
-  void apply_adjoint(const Vector<Scalar>& y, Vector<Scalar>& x) const {
-    scatter(y, x, RealOf<Scalar>(1), nullptr);
-  }
-
-  /// y = A x and w = A^H (scale * y) in one pass over the stored entries.
-  void apply_normal(const Vector<Scalar>& x, Vector<Scalar>& y, Vector<Scalar>& w,
-                    RealOf<Scalar> scale) const {
-    y.resize(rows_);
-    scatter(x, w, scale, &y);
-  }
+  void apply_adjoint(const Vector<Scalar>& y, Vector<Scalar>& x) const { scatter(y, x); }
 
   /// One pass over the stored entries: finiteness, ||A||_F, ||A||_1 and ||A||_inf (double;
   /// rescaled by the largest magnitude where squares would overflow or underflow).
@@ -86,11 +78,10 @@ class CsrOperator {
     return sum;
   }
 
-  // out = A^H in; or, given y (fused), y = A in and out = A^H (scale y). Threads after the
-  // first accumulate into scratch vectors kept between calls (one step's worth of allocation).
-  void scatter(const Vector<Scalar>& in, Vector<Scalar>& out, RealOf<Scalar> scale,
-               Vector<Scalar>* y) const {
-    out.setZero(cols_);
+  // out = A^H in. Threads after the first accumulate into scratch vectors kept between calls;
+  // the sum over threads is split across them by columns.
+  void scatter(const Vector<Scalar>& in, Vector<Scalar>& out) const {
+    out.resize(cols_);
     const int nt = std::max(1, std::min<int>(threads_for(nnz()), static_cast<int>(rows_ / 64)));
     std::vector<Vector<Scalar>>& partial = scratch_;
     partial.resize(static_cast<std::size_t>(nt - 1));
@@ -101,27 +92,22 @@ class CsrOperator {
 #else
       const int t = 0;
 #endif
-      Vector<Scalar>* acc = &out;
-      if (t > 0) {
-        partial[static_cast<std::size_t>(t - 1)].setZero(cols_);
-        acc = &partial[static_cast<std::size_t>(t - 1)];
-      }
+      Vector<Scalar>& acc = t == 0 ? out : partial[static_cast<std::size_t>(t - 1)];
+      acc.setZero(cols_);
       const Index r0 = rows_ * t / nt, r1 = rows_ * (t + 1) / nt;
       for (Index i = r0; i < r1; ++i) {
-        Scalar coef;
-        if (y != nullptr) {
-          (*y)[i] = row_dot(i, in);
-          coef = scale * (*y)[i];
-        } else {
-          coef = in[i];
-        }
+        const Scalar coef = in[i];
         if (coef == Scalar(0)) continue;
         for (StorageIndex k = indptr_[i]; k < indptr_[i + 1]; ++k) {
-          (*acc)[indices_[k]] += Eigen::numext::conj(data_[k]) * coef;
+          acc[indices_[k]] += Eigen::numext::conj(data_[k]) * coef;
         }
       }
+      if (nt > 1) {
+#pragma omp barrier
+        const Index c0 = cols_ * t / nt, len = cols_ * (t + 1) / nt - c0;
+        for (const auto& p : partial) out.segment(c0, len) += p.segment(c0, len);
+      }
     }
-    for (const auto& p : partial) out += p;
   }
 
   mutable std::vector<Vector<Scalar>> scratch_;  // per-thread accumulators of scatter
