@@ -1,5 +1,6 @@
 """The command line: ``specnorm sigma FILE.npy``, ``specnorm demo`` (also what
-``python -m specnorm`` runs without a command) and ``specnorm backends``."""
+``python -m specnorm`` runs without a command), ``specnorm backends`` and ``specnorm report
+FILE`` (every weight of a checkpoint; the work is in :mod:`specnorm._report`)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,34 @@ def _cmd_backends(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from . import _report
+
+    try:
+        if args.plot is not None:
+            _report.require_matplotlib()  # before the work, not after it
+        report = _report.run_report(args.file, method=args.method, tol=args.tol,
+                                    seed=args.seed, backend=args.backend,
+                                    progress=not args.no_progress)
+        if args.plot is not None:
+            _report.write_plot(report, args.plot)
+    except _report.ReportError as exc:
+        print(f"specnorm: {exc}", file=sys.stderr)
+        return 2
+    text = _report.format_json(report) if args.json else _report.format_table(report)
+    if args.plot is not None and not args.json:
+        text += f"\nplot: {args.plot}"
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # specnorm report ... | head: the reader stopped reading
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -108,6 +137,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p_backends = sub.add_parser("backends", help="list the backends and whether they can run")
     p_backends.set_defaults(run=_cmd_backends)
+
+    p_report = sub.add_parser(
+        "report", help="the spectral norm of every weight in a checkpoint",
+        description="Estimate the spectral norm of every weight with two or more dimensions "
+                    "in a .npy, .npz, Matrix Market (.mtx) or .safetensors file (more than 2 "
+                    "dimensions: reshaped to (shape[0], -1)) and print a table with the "
+                    "product bound over the layers.")
+    p_report.add_argument("file", help="a .npy, .npz, .mtx (.mtx.gz, .mtx.bz2) or "
+                                       ".safetensors file")
+    p_report.add_argument("--method", default="auto", choices=METHODS)
+    p_report.add_argument("--tol", type=float, default=1e-6, help="relative accuracy (0, 1)")
+    p_report.add_argument("--seed", type=int, default=0, help="seed of the random start")
+    p_report.add_argument("--backend", default="auto", choices=choices,
+                          help="where to compute (default: auto, or SPECNORM_BACKEND)")
+    p_report.add_argument("--json", action="store_true",
+                          help="print one JSON object instead of the table")
+    p_report.add_argument("--plot", metavar="OUT.png", default=None,
+                          help="also write a bar chart of sigma per layer (needs matplotlib)")
+    p_report.add_argument("--no-progress", action="store_true",
+                          help="no progress bar (there is none anyway unless stderr is a "
+                               "terminal)")
+    p_report.set_defaults(run=_cmd_report)
 
     args = parser.parse_args(argv)
     if args.command is None:  # python -m specnorm: the demo
