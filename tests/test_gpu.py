@@ -103,3 +103,22 @@ def test_rayleigh_quotient_on_the_device():
     want = np.linalg.norm(host @ x) / np.linalg.norm(x)
     got = sn.rayleigh_quotient(cp.asarray(host), cp.asarray(x))
     assert got == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cupyx_sparse_matrices_stay_on_the_device(fmt, dtype):
+    import cupyx.scipy.sparse as cps
+
+    host = random_matrix((400, 300), dtype, seed=4)
+    host = host * (np.random.default_rng(5).random(host.shape) < 0.05)
+    exact = float(np.linalg.norm(host.astype(np.complex128), 2))
+    a = getattr(cps, f"{fmt}_matrix")(cp.asarray(host))
+    tol = 1e-6 if np.finfo(dtype).eps < 1e-10 else 1e-4
+    est = sn.estimate(a, tol=tol, seed=0)
+    assert est.backend == "cupy" and est.method == "lanczos" and est.converged
+    assert abs(est.sigma - exact) <= 2 * room(dtype, tol) * exact
+    assert isinstance(est.u, cp.ndarray) and isinstance(est.v, cp.ndarray)
+    assert est.lower <= exact * (1 + room(dtype, 0)) and est.upper >= exact * (1 - room(dtype, 0))
+    with pytest.raises(TypeError, match="never moves a device array"):
+        sn.sigma(a, backend="cpp")

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _operator
+from . import _dask, _operator
 from . import backends as _backends
 from ._bounds import FAILURE_PROBABILITY, random_start_factor
 from ._result import Estimate
@@ -251,12 +251,14 @@ def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
 
 
 def _estimate_operator(op: Any, method: str, tol: float, maxiter: int | None,
-                       rng: np.random.Generator, v0: Any, backend: Any) -> Estimate:
+                       rng: np.random.Generator, v0: Any, backend: Any,
+                       certain: float = math.inf, what: str = "a matrix-free operator") -> Estimate:
     """A matrix-free operator (shape, matvec, rmatvec): the iterative methods of the NumPy
-    backend with its products; the bracket's upper bound is the random-start one only."""
+    backend with its products; the bracket's upper bound is the random-start one, or
+    ``certain`` where that is smaller (a bound from the entries, when the caller has one)."""
     if backend not in ("auto", "cpp", "numpy"):
         be = _backends.resolve(backend)  # an unknown or unusable backend raises here
-        raise TypeError(f"a matrix-free operator computes on the host; the {be.NAME!r} backend "
+        raise TypeError(f"{what} computes on the host; the {be.NAME!r} backend "
                         "computes on device arrays only")
     shape = tuple(op.shape)
     if len(shape) != 2 or not all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
@@ -265,8 +267,9 @@ def _estimate_operator(op: Any, method: str, tol: float, maxiter: int | None,
     dtype = _operator.operator_dtype(op)
     resolved = "lanczos" if method == "auto" else method
     if resolved == "svd":
-        raise ValueError("method='svd' needs the entries of A; a matrix-free operator has only "
-                         "products: use 'lanczos' (or convert it to a dense array first)")
+        raise ValueError(f"method='svd' needs the entries of A in memory; {what} is used through "
+                         "its products only: use 'lanczos' (or convert it to a dense array "
+                         "first)")
     engine = _operator.OperatorEngine(op, dtype)
     start = None if v0 is None else check_start(v0, n, dtype)
     if m == 0 or n == 0:
@@ -278,15 +281,44 @@ def _estimate_operator(op: Any, method: str, tol: float, maxiter: int | None,
     if start is None:
         start = _random_starts(rng, (n,), dtype)
     core_seed = int(rng.integers(0, 2**63 - 1))
-    # The products are scaled by about 1 / sigma_1 so that nothing overflows; with no pass over
-    # the entries possible, the size comes from one product with the start (counted below).
-    (hint,) = engine.scalars(engine.norm(engine.apply(start / engine.norm(start))))
-    opt = Options(tol=max(tol, floor), maxiter=max(budget - 1, 1),
+    # The products are scaled by about 1 / sigma_1 so that nothing overflows. The size comes
+    # from the bound on the entries where there is one, else from one product with the start
+    # (counted below).
+    extra = 0
+    if math.isfinite(certain) and certain > 0:
+        hint = certain
+    else:
+        (hint,) = engine.scalars(engine.norm(engine.apply(start / engine.norm(start))))
+        extra = 1
+    opt = Options(tol=max(tol, floor), maxiter=max(budget - extra, 1),
                   basis_size=_basis_size(m, n, dtype.itemsize), seed=core_seed,
                   norm_hint=hint if hint > 0 else 1.0)
     raw = engine.run(resolved, start, opt)
-    return _iterative_estimate(raw, math.inf, random_start, n, dtype, floor, resolved, "numpy",
-                               extra_products=1)
+    return _iterative_estimate(raw, certain, random_start, n, dtype, floor, resolved, "numpy",
+                               extra_products=extra)
+
+
+def _estimate_dask(a: Any, method: str, tol: float, maxiter: int | None,
+                   rng: np.random.Generator, v0: Any, backend: Any) -> Estimate:
+    """A 2-D Dask array: one Dask computation for the entries' bounds (finiteness and the certain
+    upper bound), then the iterative methods of the NumPy backend with one computation per
+    product."""
+    if a.ndim != 2:
+        raise ValueError(f"A must be a 2-D Dask array, got shape {a.shape}")
+    compute_dtype(a.dtype)  # a non-numeric dtype raises here, before any computation
+    if method == "svd":
+        raise ValueError("method='svd' needs the entries of A in memory; a Dask array is used "
+                         "through its products only: use 'lanczos' (or compute() it first)")
+    finite, certain = _dask.dask_bounds(a)
+    if not finite:
+        raise ValueError(_NOT_FINITE)
+    if certain == 0.0 and a.size:
+        return _zero_estimate(int(a.shape[0]), int(a.shape[1]),
+                              np.zeros((0, 0), compute_dtype(a.dtype)),
+                              "lanczos" if method == "auto" else method,
+                              _backends.BACKENDS["numpy"])
+    return _estimate_operator(_dask.DaskProducts(a), method, tol, maxiter, rng, v0, backend,
+                              certain=certain, what="a Dask array")
 
 
 def _is_scipy_sparse(a: Any) -> bool:
@@ -335,6 +367,43 @@ def _estimate_sparse(a: Any, method: str, tol: float, maxiter: int | None,
     certain = float(raw["certain"])
     if certain == 0.0:
         return _zero_estimate(m, n, np.zeros((0, 0), dtype), resolved, be)
+    return _iterative_estimate(raw, certain, random_start, n, dtype, floor, resolved, be.NAME)
+
+
+def _estimate_device_sparse(a: Any, method: str, tol: float, maxiter: int | None,
+                            rng: np.random.Generator, v0: Any, backend: Any) -> Estimate:
+    """A sparse matrix of a device backend (``cupyx.scipy.sparse``): converted to CSR (and its
+    duplicate entries summed) once where needed, then the backend's iterative methods on its
+    sparse products, on the device; "svd" on a dense copy."""
+    be = _backends.resolve(backend, a)
+    if method == "svd":
+        return estimate(a.toarray(), "svd", tol=tol, seed=rng, backend=be.NAME, v0=v0)
+    m, n = (int(d) for d in a.shape)
+    dtype = compute_dtype(np.dtype(a.dtype))
+    csr = a.tocsr()
+    if csr.dtype != dtype:
+        csr = csr.astype(dtype)
+    if not csr.has_canonical_format:
+        csr = csr.copy() if csr is a else csr  # summing duplicates works in place
+        csr.sum_duplicates()
+    engine = be.sparse_engine(csr)
+    resolved = "lanczos" if method == "auto" else method
+    start = None if v0 is None else check_start(_host_vector(be, v0), n, dtype)
+    finite, certain = engine.dense_bounds()
+    if not finite:
+        raise ValueError(_NOT_FINITE)
+    if m == 0 or n == 0 or certain == 0.0:
+        return _zero_estimate(m, n, engine.a, resolved, be)
+    floor = tol_floor(dtype, m, n)
+    random_start = start is None
+    if start is None:
+        start = _random_starts(rng, (n,), dtype)
+    opt = Options(tol=max(tol, floor),
+                  maxiter=maxiter if maxiter is not None else default_maxiter(m, n),
+                  basis_size=_basis_size(m, n, dtype.itemsize),
+                  seed=int(rng.integers(0, 2**63 - 1)), norm_hint=certain,
+                  sync_every=be.sync_every)
+    raw = engine.run(resolved, engine.device_vector(start), opt)
     return _iterative_estimate(raw, certain, random_start, n, dtype, floor, resolved, be.NAME)
 
 
@@ -461,7 +530,9 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
         never modified, and C- or F-ordered arrays (and views whose rows or columns are
         contiguous) are read in place without a copy; other layouts are copied once. Or a
         matrix-free operator: any object with ``shape``, ``matvec`` and ``rmatvec`` (a SciPy
-        ``LinearOperator``, for instance), computed from its products alone.
+        ``LinearOperator``, for instance), computed from its products alone. SciPy sparse
+        matrices go to the C++ core (CSR read in place), CuPy sparse matrices to the ``cupy``
+        backend, and 2-D Dask arrays run with one Dask computation per product.
     method : {"auto", "power", "lanczos", "rayleigh", "svd"}
         ``"power"``: power iteration; ``"lanczos"``: Golub-Kahan-Lanczos bidiagonalization with
         full reorthogonalization and thick restarts; ``"rayleigh"``: a Lanczos start refined by
@@ -481,7 +552,7 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     seed : int or numpy.random.Generator, optional
         Seeds the random start vector: the same seed gives a bit-identical answer on the same
         backend and machine.
-    backend : {"auto", "cpp"}
+    backend : {"auto", "cpp", "numpy", "cupy"}
         Where to compute; ``"auto"`` honours the environment variable ``SPECNORM_BACKEND``.
     v0 : array_like, shape (n,) or (..., n) for a stack, optional
         A start vector per matrix (for example the previous answer's ``v``). A chosen start is not
@@ -527,6 +598,12 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     if _is_scipy_sparse(A):
         check_threads(threads)
         return _estimate_sparse(A, method, tol, maxiter, make_rng(seed), v0, backend)
+    if _backends.sparse_owner(A) is not None:
+        check_threads(threads)
+        return _estimate_device_sparse(A, method, tol, maxiter, make_rng(seed), v0, backend)
+    if _dask.is_dask_array(A):
+        check_threads(threads)
+        return _estimate_dask(A, method, tol, maxiter, make_rng(seed), v0, backend)
     if _operator.is_operator(A):
         check_threads(threads)
         return _estimate_operator(A, method, tol, maxiter, make_rng(seed), v0, backend)

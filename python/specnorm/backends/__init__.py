@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 from . import cpp, cupy, numpy
 from .xp import XpBackend
 
-__all__ = ["BACKENDS", "BackendInfo", "XpBackend", "available", "owner", "resolve"]
+__all__ = ["BACKENDS", "BackendInfo", "XpBackend", "available", "owner", "resolve",
+           "sparse_owner"]
 
 #: Backends by name; the host backends in order of preference for ``backend="auto"``.
 BACKENDS: dict[str, XpBackend] = {
@@ -40,9 +41,17 @@ def available() -> dict[str, BackendInfo]:
 
 
 def owner(a: Any) -> XpBackend | None:
-    """The device backend whose arrays ``a`` is, if any."""
+    """The device backend whose arrays (or sparse matrices) ``a`` is, if any."""
     for be in BACKENDS.values():
-        if be.on_device and be.owns(a):
+        if be.on_device and (be.owns(a) or be.owns_sparse(a)):
+            return be
+    return None
+
+
+def sparse_owner(a: Any) -> XpBackend | None:
+    """The device backend whose sparse matrices ``a`` is, if any."""
+    for be in BACKENDS.values():
+        if be.on_device and be.owns_sparse(a):
             return be
     return None
 

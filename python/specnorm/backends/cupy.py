@@ -53,6 +53,12 @@ def owns(a: Any) -> bool:
     return cupy is not None and isinstance(a, cupy.ndarray)
 
 
+def owns_sparse(a: Any) -> bool:
+    """Whether ``a`` is a ``cupyx.scipy.sparse`` matrix (without importing CuPy)."""
+    sparse = sys.modules.get("cupyx.scipy.sparse")
+    return sparse is not None and bool(sparse.issparse(a))
+
+
 def _to_host(x: Any) -> np.ndarray:
     return x.get()
 
@@ -73,4 +79,5 @@ BACKEND = XpBackend(
     from_host=_from_host,
     sync_every=SYNC_EVERY,
     on_device=True,
+    owns_sparse=owns_sparse,
 )

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._validate import as_matrix, as_namespace_matrix, namespace_dtype
 
-__all__ = ["Engine", "Options", "StackEngine", "XpBackend"]
+__all__ = ["Engine", "Options", "SparseEngine", "StackEngine", "XpBackend"]
 
 #: Rows of A per chunk in the one-pass bounds, so that temporaries stay small.
 CHUNK_ELEMENTS = 1 << 22
@@ -580,6 +580,52 @@ class Engine:
                 "residual": residual if sigma > 0 else 0.0, "iterations": 2, "converged": True}
 
 
+class SparseEngine(Engine):
+    """A sparse matrix with the SciPy sparse API (``cupyx.scipy.sparse`` on the GPU) whose
+    vectors live in namespace ``xp``: the products are the library's sparse matrix-vector
+    products on the matrix's device. ``csr`` is in CSR form with no duplicate entries; A^H is
+    formed once, as a CSR matrix of its own, so that both products run over rows."""
+
+    def __init__(self, xp: Any, csr: Any, to_host: Callable[[Any], np.ndarray],
+                 from_host: Callable[[np.ndarray, Any], Any]) -> None:
+        like = xp.zeros((0, 0), dtype=csr.dtype, device=array_api_compat.device(csr.data))
+        super().__init__(xp, like, to_host, from_host)
+        self.m, self.n = (int(d) for d in csr.shape)
+        self.csr = csr
+        self.csr_h = (csr.conj() if self.complex else csr).T.tocsr()
+
+    def apply(self, x: Any) -> Any:
+        return self.csr @ x
+
+    def adjoint(self, y: Any) -> Any:
+        return self.csr_h @ y
+
+    def dense_bounds(self) -> tuple[bool, float]:
+        """(every stored entry finite, min(||A||_F, sqrt(||A||_1 ||A||_inf))) from the stored
+        entries, scaled by the largest magnitude so that no square overflows or underflows; two
+        transfers of a few numbers."""
+        xp, csr = self.xp, self.csr
+        if int(csr.nnz) == 0:
+            return True, 0.0
+        mag = xp.astype(xp.abs(csr.data), xp.float64)
+        finite, big = self.fetch(xp.astype(xp.all(xp.isfinite(csr.data)), xp.float64),
+                                 xp.max(mag))
+        big_value = float(np.real(big[0]))
+        if not finite[0] or not big_value > 0:
+            return bool(finite[0]), 0.0
+        scaled = mag / big_value
+        magnitudes = type(csr)((scaled, csr.indices, csr.indptr), shape=csr.shape)
+        ones_m = xp.ones((self.m,), dtype=xp.float64, device=self.device)
+        ones_n = xp.ones((self.n,), dtype=xp.float64, device=self.device)
+        norm1, norm_inf, squares = self.scalars(xp.max(magnitudes.T @ ones_m),
+                                                xp.max(magnitudes @ ones_n),
+                                                xp.sum(scaled * scaled))
+        return True, min(math.sqrt(squares), math.sqrt(norm1 * norm_inf)) * big_value
+
+    def svd(self) -> dict[str, Any]:
+        raise ValueError("method='svd' needs a dense matrix; the API layer densifies first")
+
+
 class StackEngine:
     """A stack ``a`` (B, m, n) in namespace ``xp``: power iteration or Lanczos on every matrix at
     once with batched matmuls. Matrices that meet the stopping rule leave the products: the live
@@ -902,6 +948,9 @@ class XpBackend:
         ``check(namespace) -> (usable, reason)``: whether the namespace can run here.
     owns : callable
         Whether an input array belongs to this backend's namespace (must not import it).
+    owns_sparse : callable, optional
+        Whether an input is a sparse matrix of this backend's library, with the SciPy sparse
+        API (must not import it); none by default.
     to_host, from_host : callable
         ``to_host(x) -> numpy.ndarray`` and ``from_host(values, like) -> array`` on the device of
         ``like``.
@@ -914,11 +963,13 @@ class XpBackend:
     def __init__(self, name: str, load: Callable[[], Any],
                  check: Callable[[Any], tuple[bool, str]], owns: Callable[[Any], bool],
                  to_host: Callable[[Any], np.ndarray], from_host: Callable[[np.ndarray, Any], Any],
-                 sync_every: int = 1, on_device: bool = False) -> None:
+                 sync_every: int = 1, on_device: bool = False,
+                 owns_sparse: Callable[[Any], bool] | None = None) -> None:
         self.NAME = name
         self._load = load
         self._check = check
         self._owns = owns
+        self._owns_sparse = owns_sparse
         self.to_host = to_host
         self._from_host = from_host
         self.sync_every = sync_every
@@ -945,11 +996,18 @@ class XpBackend:
     def owns(self, a: Any) -> bool:
         return self._owns(a)
 
+    def owns_sparse(self, a: Any) -> bool:
+        return self._owns_sparse is not None and self._owns_sparse(a)
+
     def from_host(self, values: np.ndarray, like: Any) -> Any:
         return self._from_host(values, like)
 
     def engine(self, a: Any) -> Engine:
         return Engine(self.xp, a, self.to_host, self._from_host)
+
+    def sparse_engine(self, csr: Any) -> SparseEngine:
+        """The engine on a sparse matrix of this backend (CSR, no duplicate entries)."""
+        return SparseEngine(self.xp, csr, self.to_host, self._from_host)
 
     # The interface the API layer uses (shared with the cpp backend).
     def as_matrix(self, a: Any) -> Any:
