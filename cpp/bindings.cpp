@@ -5,10 +5,14 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <atomic>
+#include <chrono>
+#include <cmath>
 #include <complex>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "specnorm/batch.hpp"
 #include "specnorm/bounds.hpp"
@@ -56,6 +60,59 @@ specnorm::DenseOperator<T> dense_view(const Array<T>& a) {
   return strided_view(a.data(), a.shape(0), a.shape(1), a.strides(0), a.strides(1));
 }
 
+/// The solvers' stop request for one call: a deadline (`timeout` seconds from now; none if not
+/// positive and finite), and Ctrl-C: the calling thread, which released the GIL, takes it back
+/// about every 20 ms to let Python run its signal handlers. A handler that raises (SIGINT's
+/// KeyboardInterrupt) stops every solver of the call; `finish` then raises that exception.
+class StopRequest {
+ public:
+  explicit StopRequest(double timeout)
+      : owner_(std::this_thread::get_id()), last_(Clock::now()),
+        has_deadline_(timeout > 0 && std::isfinite(timeout)) {
+    if (has_deadline_) {
+      deadline_ = last_ + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(std::min(timeout, 1e9)));
+    }
+  }
+
+  /// Whether the solvers must stop now (called without the GIL, from any thread).
+  bool operator()() {
+    if (stopped_.load(std::memory_order_relaxed)) return true;
+    const auto now = Clock::now();
+    if (has_deadline_ && now >= deadline_) {
+      stopped_.store(true, std::memory_order_relaxed);
+      return true;
+    }
+    if (std::this_thread::get_id() == owner_ && now - last_ >= std::chrono::milliseconds(20)) {
+      last_ = now;
+      const py::gil_scoped_acquire hold;
+      if (PyErr_CheckSignals() != 0) {  // the handler raised: its exception is now set
+        interrupted_ = true;
+        stopped_.store(true, std::memory_order_relaxed);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /// The solver options' stop callback for this request.
+  std::function<bool()> callback() { return [this] { return (*this)(); }; }
+
+  /// Called with the GIL held after the solvers returned: raises the handler's exception.
+  void finish() const {
+    if (interrupted_) throw py::error_already_set();
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::thread::id owner_;
+  Clock::time_point last_;  // touched by the owner thread only
+  bool has_deadline_;
+  Clock::time_point deadline_{};
+  std::atomic<bool> stopped_{false};
+  bool interrupted_ = false;  // written by the owner thread only, read after the solvers join
+};
+
 template <typename T>
 specnorm::Vector<T> vector_from(const Array<T>& x, Index expected, const char* name) {
   if (x.ndim() != 1 || x.shape(0) != expected)
@@ -96,7 +153,8 @@ py::dict estimate_dict(const specnorm::Estimate<T>& est);
 
 template <typename T>
 py::dict estimate(const Array<T>& a, const std::string& method, double tol, Index maxiter,
-                  Index basis_size, std::uint64_t seed, const Array<T>& v0, double norm_hint) {
+                  Index basis_size, std::uint64_t seed, const Array<T>& v0, double norm_hint,
+                  double timeout) {
   const auto op = dense_view(a);
   const specnorm::Vector<T> start = vector_from(v0, op.cols(), "v0");
   if (!(tol > 0 && tol < 1)) throw std::invalid_argument("tol must lie in (0, 1)");
@@ -107,11 +165,14 @@ py::dict estimate(const Array<T>& a, const std::string& method, double tol, Inde
   opt.basis_size = basis_size;
   opt.seed = seed;
   opt.norm_hint = static_cast<specnorm::RealOf<T>>(norm_hint);
+  StopRequest stop(timeout);
+  opt.stop = stop.callback();
   specnorm::Estimate<T> est;
   {
     const py::gil_scoped_release release;
     est = run_iterative(op, start, opt, method);
   }
+  stop.finish();
   return estimate_dict(est);
 }
 
@@ -122,7 +183,8 @@ py::dict estimate(const Array<T>& a, const std::string& method, double tol, Inde
 template <typename T, typename I>
 py::dict estimate_sparse(const Array<I>& indptr, const Array<I>& indices, const Array<T>& data,
                          Index m, Index n, const std::string& method, double tol, Index maxiter,
-                         Index basis_size, std::uint64_t seed, const Array<T>& v0) {
+                         Index basis_size, std::uint64_t seed, const Array<T>& v0,
+                         double timeout) {
   // Contiguous vectors (the stride of a vector of at most one entry does not matter).
   const auto contiguous = [](const auto& x, Index itemsize) {
     return x.ndim() == 1 && (x.shape(0) <= 1 || x.strides(0) == itemsize);
@@ -140,6 +202,7 @@ py::dict estimate_sparse(const Array<I>& indptr, const Array<I>& indices, const 
   specnorm::DenseBounds bounds;
   specnorm::Estimate<T> est;
   bool computed = false;
+  StopRequest stop(timeout);
   {
     const py::gil_scoped_release release;
     bounds = op.bounds();
@@ -150,10 +213,12 @@ py::dict estimate_sparse(const Array<I>& indptr, const Array<I>& indices, const 
       opt.basis_size = basis_size;
       opt.seed = seed;
       opt.norm_hint = static_cast<specnorm::RealOf<T>>(bounds.upper());
+      opt.stop = stop.callback();
       est = run_iterative(op, start, opt, method);
       computed = true;
     }
   }
+  stop.finish();
   py::dict out = computed ? estimate_dict(est) : py::dict();
   out["finite"] = bounds.finite;
   out["certain"] = bounds.upper();
@@ -206,7 +271,7 @@ specnorm::Method method_from(const std::string& method) {
 template <typename T>
 py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol, Index maxiter,
                         Index basis_size, const py::array_t<std::uint64_t, 0>& seeds,
-                        const Array<T>& v0, int threads) {
+                        const Array<T>& v0, int threads, double timeout) {
   using Real = specnorm::RealOf<T>;
   if (a.ndim() != 3) throw std::invalid_argument("expected a 3-D array (B, m, n)");
   const Index count = a.shape(0), m = a.shape(1), n = a.shape(2);
@@ -237,12 +302,15 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
   opt.tol = static_cast<Real>(tol);
   opt.maxiter = maxiter;
   opt.basis_size = basis_size;
+  StopRequest stop(timeout);
+  opt.stop = stop.callback();
   std::vector<specnorm::BatchEntry<T>> entries;
   if (m > 0 && n > 0) {
     const py::gil_scoped_release release;
     entries = specnorm::estimate_batch<T>(count, make_op, start, seed_list.data(), which, opt,
                                           threads);
   }
+  stop.finish();
   py::array_t<double> sigma(count), lower(count), residual(count), certain(count), found(count);
   py::array_t<std::int64_t> iterations(count), steps(count);
   py::array_t<std::int8_t> kind(count);
@@ -294,7 +362,7 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
 /// u and v are None unless `vectors`.
 template <typename T>
 py::tuple estimate_small(const Array<T>& a, double tol, Index maxiter, std::uint64_t seed,
-                         const py::object& v0, bool vectors) {
+                         const py::object& v0, bool vectors, double timeout) {
   using Real = specnorm::RealOf<T>;
   const auto op = dense_view(a);
   if (!(tol > 0 && tol < 1)) throw std::invalid_argument("tol must lie in (0, 1)");
@@ -305,6 +373,7 @@ py::tuple estimate_small(const Array<T>& a, double tol, Index maxiter, std::uint
   specnorm::DenseBounds bounds;
   specnorm::Estimate<T> est;
   int status = 0;
+  StopRequest stop(timeout);
   {
     const py::gil_scoped_release release;
     bounds = specnorm::dense_bounds(op);
@@ -318,10 +387,12 @@ py::tuple estimate_small(const Array<T>& a, double tol, Index maxiter, std::uint
       opt.maxiter = maxiter;
       opt.seed = seed + 0x9E3779B97F4A7C15ULL;  // the solver's own draws: another stream
       opt.norm_hint = static_cast<Real>(bounds.upper());
+      opt.stop = stop.callback();
       if (drawn) start = specnorm::GaussianSource<T>(seed).draw(op.cols());
       est = specnorm::gram_power(op, start, opt);
     }
   }
+  stop.finish();
   if (status != 0) return py::make_tuple(status, 0.0, 0.0, 0.0, 0.0, 0, true, py::none(),
                                          py::none());
   const py::object u = vectors ? py::object(to_numpy(est.u)) : py::none();
@@ -337,7 +408,7 @@ void bind_sparse(py::module_& m) {
   m.def("estimate_sparse", &estimate_sparse<T, I>, py::arg("indptr").noconvert(),
         py::arg("indices").noconvert(), py::arg("data").noconvert(), py::arg("m"), py::arg("n"),
         py::arg("method"), py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"),
-        py::arg("seed"), py::arg("v0").noconvert(),
+        py::arg("seed"), py::arg("v0").noconvert(), py::arg("timeout") = 0.0,
         "A CSR matrix viewed in place: bounds and an estimate.");
 }
 
@@ -345,14 +416,16 @@ template <typename T>
 void bind(py::module_& m) {
   m.def("estimate_batch", &estimate_batch<T>, py::arg("a").noconvert(), py::arg("method"),
         py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"), py::arg("seeds").noconvert(),
-        py::arg("v0").noconvert(), py::arg("threads"),
+        py::arg("v0").noconvert(), py::arg("threads"), py::arg("timeout") = 0.0,
         "Every matrix of a stack (B, m, n): bounds and estimates, one matrix per task. bound_kind "
         "codes: 0 none, 1 power, 2 lanczos.");
   m.def("estimate", &estimate<T>, py::arg("a").noconvert(), py::arg("method"), py::arg("tol"),
-        py::arg("maxiter"), py::arg("basis_size"), py::arg("seed"), py::arg("v0").noconvert(), py::arg("norm_hint"),
+        py::arg("maxiter"), py::arg("basis_size"), py::arg("seed"), py::arg("v0").noconvert(),
+        py::arg("norm_hint"), py::arg("timeout") = 0.0,
         "Largest singular triplet of a dense 2-D array (float32, float64, complex64, complex128).");
   m.def("estimate_small", &estimate_small<T>, py::arg("a").noconvert(), py::arg("tol"),
         py::arg("maxiter"), py::arg("seed"), py::arg("v0"), py::arg("vectors"),
+        py::arg("timeout") = 0.0,
         "A small dense matrix by the Gram kernel with its bounds: (status, sigma, lower, upper, "
         "residual, iterations, converged, u, v); status 1: not finite, 2: zero.");
   bind_sparse<T, std::int32_t>(m);

@@ -163,7 +163,7 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
   int fresh = 0;              // fresh random starts after a start in the null space
 
   // Each step costs two products; two more are kept for the certification at exit.
-  while (est.iterations + 4 <= opt.maxiter) {
+  while (est.iterations + 4 <= opt.maxiter && !stop_requested(opt)) {
     // q_j = (A p_j - Q h) / alpha_j, and A^H q_j from the same pass over A.
     const Real scale = product_scale(estimate, opt);
     pj = P.col(j);

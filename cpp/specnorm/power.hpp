@@ -31,7 +31,7 @@ Estimate<Scalar> power_iteration(const Op& op, const Vector<Scalar>& v0,
   }
   Index steps = 1;  // v = (A^H A)^(steps-1) v0, normalized
   int fresh = 0;    // fresh random starts after a start in the null space of A
-  while (est.iterations + 2 <= opt.maxiter) {
+  while (est.iterations + 2 <= opt.maxiter && !stop_requested(opt)) {
     const Real scale = product_scale(est.sigma, opt);
     normal_product(op, v, z, w, scale);  // z = A v, w = A^H (scale z)
     est.iterations += 2;
@@ -60,6 +60,8 @@ Estimate<Scalar> power_iteration(const Op& op, const Vector<Scalar>& v0,
     v = adj_u / safe_norm(adj_u);
     ++steps;
   }
+  // Stopped before a first step (a deadline already past): the start's own pair.
+  if (est.u.size() == 0 && fresh == 0) certify(op, v, opt, est);
   ensure_pair(op, v, est);  // every start fell in the null space: a unit pair, sigma = 0
   return est;
 }

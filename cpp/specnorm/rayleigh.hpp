@@ -35,7 +35,7 @@ namespace detail {
 template <typename Op, typename Scalar>
 Vector<Scalar> shifted_minres(const Op& op, RealOf<Scalar> ref, RealOf<Scalar> shift,
                               const Vector<Scalar>& b, Index steps, RealOf<Scalar> rtol,
-                              Estimate<Scalar>& est) {
+                              const Options<RealOf<Scalar>>& opt, Estimate<Scalar>& est) {
   using Real = RealOf<Scalar>;
   const Index n = op.cols();
   Vector<Scalar> x = Vector<Scalar>::Zero(n);
@@ -49,7 +49,7 @@ Vector<Scalar> shifted_minres(const Op& op, RealOf<Scalar> ref, RealOf<Scalar> s
   const Real beta1 = beta;
   // The QR factorization of the tridiagonal matrix by Givens rotations (c, s).
   Real c = -1, s = 0, dbar = 0, eps_next = 0, phibar = beta1;
-  for (Index k = 0; k < steps; ++k) {
+  for (Index k = 0; k < steps && !stop_requested(opt); ++k) {
     normal_product(op, v, av, y, Real(1) / ref);  // y = A^H A v / ref
     est.iterations += 2;
     y /= ref;
@@ -103,9 +103,10 @@ Estimate<Scalar> rayleigh_iteration(const Op& op, const Vector<Scalar>& v0,
   // Everything below is scaled by sigma: zh = A v / sigma, so the 2 x 2 problem is near 1.
   Vector<Scalar> zh = est.u;
   Real sigma = est.sigma;
-  while (est.iterations + 2 * inner + 1 + 2 <= opt.maxiter) {
+  while (est.iterations + 2 * inner + 1 + 2 <= opt.maxiter && !stop_requested(opt)) {
     // (A^H A / sigma^2 - I) x = v: the shift is the Rayleigh quotient itself.
-    Vector<Scalar> x = detail::shifted_minres(op, sigma, Real(1), v, inner, Real(1e-3), est);
+    Vector<Scalar> x = detail::shifted_minres(op, sigma, Real(1), v, inner, Real(1e-3), opt,
+                                                     est);
     // Ritz step on span{v, x}: orthonormal basis {v, x'}.
     x -= v * v.dot(x);
     x -= v * v.dot(x);

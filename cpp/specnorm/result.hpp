@@ -1,6 +1,7 @@
 // What every solver returns, and the options every solver takes.
 #pragma once
 
+#include <functional>
 #include <limits>
 #include <random>
 
@@ -36,7 +37,17 @@ struct Options {
   Index basis_size = 64;    ///< Lanczos: largest basis before a thick restart
   std::uint64_t seed = 0;   ///< for the rare fresh random vectors a solver needs
   Real norm_hint = 1;       ///< a rough size of sigma_1 (> 0), to scale the first products
+  /// Asked once per step (and once per inner step): true when the caller wants the solver to
+  /// stop now (an interrupt, a deadline). It may be called from any thread of a batch.
+  std::function<bool()> stop;
 };
+
+/// Whether the caller has asked the solver to stop. A stopped solver leaves with its best
+/// pair so far (certified where the budget allows) and converged = false, as at maxiter.
+template <typename Real>
+bool stop_requested(const Options<Real>& opt) {
+  return opt.stop && opt.stop();
+}
 
 /// The scale for A^H (s A x): about 1 / sigma from the best estimate so far, else from the hint.
 template <typename Real>

@@ -20,9 +20,11 @@ from ._validate import (
     check_start,
     check_starts,
     check_threads,
+    check_timeout,
     check_tol,
     compute_dtype,
     make_rng,
+    remaining,
     tol_floor,
 )
 from .backends.xp import Options, XpBackend
@@ -213,7 +215,7 @@ def _iterative_estimate(raw: dict[str, Any], certain: float, random_start: bool,
 
 def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
                      rng: np.random.Generator, v0: Any, be: XpBackend,
-                     seed: Any = None) -> Estimate:
+                     seed: Any = None, deadline: float = math.inf) -> Estimate:
     m, n = (int(d) for d in a.shape)
     dtype = be.numpy_dtype(a)
     resolved = _resolve_method(method, m, n, be)
@@ -224,7 +226,7 @@ def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
     if resolved == "gram":
         raw = be.estimate_small(view, max(tol, tol_floor(dtype, m, n)),
                                 maxiter if maxiter is not None else default_maxiter(m, n),
-                                _core_seed(seed, rng), start)
+                                _core_seed(seed, rng), start, deadline)
         return _small_estimate(raw, m, n, a, be)
     finite, certain = be.dense_bounds(view)
     if not finite:
@@ -246,13 +248,14 @@ def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
     core_seed = int(rng.integers(0, 2**63 - 1))
     raw = be.estimate_dense(view, resolved, max(tol, floor), budget,
                             _basis_size(m, n, dtype.itemsize), core_seed,
-                            be.from_host(start, a), certain)
+                            be.from_host(start, a), certain, deadline)
     return _iterative_estimate(raw, certain, random_start, n, dtype, floor, resolved, be.NAME)
 
 
 def _estimate_operator(op: Any, method: str, tol: float, maxiter: int | None,
                        rng: np.random.Generator, v0: Any, backend: Any,
-                       certain: float = math.inf, what: str = "a matrix-free operator") -> Estimate:
+                       certain: float = math.inf, what: str = "a matrix-free operator",
+                       deadline: float = math.inf) -> Estimate:
     """A matrix-free operator (shape, matvec, rmatvec): the iterative methods of the NumPy
     backend with its products; the bracket's upper bound is the random-start one, or
     ``certain`` where that is smaller (a bound from the entries, when the caller has one)."""
@@ -292,14 +295,15 @@ def _estimate_operator(op: Any, method: str, tol: float, maxiter: int | None,
         extra = 1
     opt = Options(tol=max(tol, floor), maxiter=max(budget - extra, 1),
                   basis_size=_basis_size(m, n, dtype.itemsize), seed=core_seed,
-                  norm_hint=hint if hint > 0 else 1.0)
+                  norm_hint=hint if hint > 0 else 1.0, deadline=deadline)
     raw = engine.run(resolved, start, opt)
     return _iterative_estimate(raw, certain, random_start, n, dtype, floor, resolved, "numpy",
                                extra_products=extra)
 
 
 def _estimate_dask(a: Any, method: str, tol: float, maxiter: int | None,
-                   rng: np.random.Generator, v0: Any, backend: Any) -> Estimate:
+                   rng: np.random.Generator, v0: Any, backend: Any,
+                   deadline: float = math.inf) -> Estimate:
     """A 2-D Dask array: one Dask computation for the entries' bounds (finiteness and the certain
     upper bound), then the iterative methods of the NumPy backend with one computation per
     product."""
@@ -318,7 +322,7 @@ def _estimate_dask(a: Any, method: str, tol: float, maxiter: int | None,
                               "lanczos" if method == "auto" else method,
                               _backends.BACKENDS["numpy"])
     return _estimate_operator(_dask.DaskProducts(a), method, tol, maxiter, rng, v0, backend,
-                              certain=certain, what="a Dask array")
+                              certain=certain, what="a Dask array", deadline=deadline)
 
 
 def _is_scipy_sparse(a: Any) -> bool:
@@ -326,7 +330,8 @@ def _is_scipy_sparse(a: Any) -> bool:
 
 
 def _estimate_sparse(a: Any, method: str, tol: float, maxiter: int | None,
-                     rng: np.random.Generator, v0: Any, backend: Any) -> Estimate:
+                     rng: np.random.Generator, v0: Any, backend: Any,
+                     deadline: float = math.inf) -> Estimate:
     """A SciPy sparse matrix or array: its CSR arrays read in place by the C++ core (other
     formats converted to CSR once, other dtypes to the compute dtype once); on the NumPy
     backend, or for "svd" (on a dense copy), the general paths."""
@@ -340,7 +345,7 @@ def _estimate_sparse(a: Any, method: str, tol: float, maxiter: int | None,
         return estimate(a.toarray(), "svd", tol=tol, seed=rng, backend=backend, v0=v0)
     if be.NAME != "cpp":
         return _estimate_operator(_operator.SparseProducts(a), method, tol, maxiter, rng, v0,
-                                  backend)
+                                  backend, deadline=deadline)
     m, n = (int(d) for d in a.shape)
     dtype = compute_dtype(a.dtype)
     csr = a if a.format == "csr" else a.tocsr()
@@ -361,7 +366,8 @@ def _estimate_sparse(a: Any, method: str, tol: float, maxiter: int | None,
         np.ascontiguousarray(indptr), np.ascontiguousarray(indices),
         np.ascontiguousarray(csr.data), m, n, resolved, max(tol, floor),
         maxiter if maxiter is not None else default_maxiter(m, n),
-        _basis_size(m, n, dtype.itemsize), int(rng.integers(0, 2**63 - 1)), start)
+        _basis_size(m, n, dtype.itemsize), int(rng.integers(0, 2**63 - 1)), start,
+        remaining(deadline))
     if not raw["finite"]:
         raise ValueError(_NOT_FINITE)
     certain = float(raw["certain"])
@@ -371,7 +377,8 @@ def _estimate_sparse(a: Any, method: str, tol: float, maxiter: int | None,
 
 
 def _estimate_device_sparse(a: Any, method: str, tol: float, maxiter: int | None,
-                            rng: np.random.Generator, v0: Any, backend: Any) -> Estimate:
+                            rng: np.random.Generator, v0: Any, backend: Any,
+                            deadline: float = math.inf) -> Estimate:
     """A sparse matrix of a device backend (``cupyx.scipy.sparse``): converted to CSR (and its
     duplicate entries summed) once where needed, then the backend's iterative methods on its
     sparse products, on the device; "svd" on a dense copy."""
@@ -402,7 +409,7 @@ def _estimate_device_sparse(a: Any, method: str, tol: float, maxiter: int | None
                   maxiter=maxiter if maxiter is not None else default_maxiter(m, n),
                   basis_size=_basis_size(m, n, dtype.itemsize),
                   seed=int(rng.integers(0, 2**63 - 1)), norm_hint=certain,
-                  sync_every=be.sync_every)
+                  sync_every=be.sync_every, deadline=deadline)
     raw = engine.run(resolved, engine.device_vector(start), opt)
     return _iterative_estimate(raw, certain, random_start, n, dtype, floor, resolved, be.NAME)
 
@@ -432,7 +439,8 @@ def _stack(results: list[Estimate], batch: tuple[int, ...], a: Any, method: str,
 
 
 def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
-                    rng: np.random.Generator, v0: Any, be: XpBackend, threads: int) -> Estimate:
+                    rng: np.random.Generator, v0: Any, be: XpBackend, threads: int,
+                    deadline: float = math.inf) -> Estimate:
     """A stack (..., m, n): every field an array over the leading dimensions."""
     shape = tuple(int(d) for d in a.shape)
     batch, (m, n) = shape[:-2], shape[-2:]
@@ -464,7 +472,7 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     if empty or core_method not in be.STACK_METHODS:  # matrix by matrix
         return _stack([
             _estimate_matrix(a[(*idx, ...)], method, tol, maxiter, rng,
-                             None if starts is None else starts[idx], be)
+                             None if starts is None else starts[idx], be, deadline=deadline)
             for idx in np.ndindex(*batch)
         ], batch, a, resolved, be)
 
@@ -476,7 +484,8 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     seeds = rng.integers(0, 2**63 - 1, size=count, dtype=np.uint64)
     view = be.prepare(be.xp.reshape(a, (count, m, n)))
     raw = be.estimate_stack(view, core_method, max(tol, floor), budget,
-                            _basis_size(m, n, dtype.itemsize), seeds, flat_starts, threads)
+                            _basis_size(m, n, dtype.itemsize), seeds, flat_starts, threads,
+                            deadline)
     if not np.all(raw["finite"]):
         raise ValueError(_NOT_FINITE)
     computed = raw["computed"]
@@ -487,7 +496,8 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
         host_u, host_v = np.array(be.to_host(raw["u"])), np.array(be.to_host(raw["v"]))
         for b in redo.tolist():
             one = _estimate_matrix(view[b, ...], resolved, tol, maxiter,
-                                   np.random.default_rng(int(seeds[b])), None, be)
+                                   np.random.default_rng(int(seeds[b])), None, be,
+                                   deadline=deadline)
             for key in ("sigma", "lower", "residual", "iterations", "converged"):
                 raw[key][b] = getattr(one, key)
             host_u[b], host_v[b] = be.to_host(one.u), be.to_host(one.v)
@@ -519,7 +529,7 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
 
 def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | None = None,
              seed: Any = None, backend: str = "auto", v0: Any = None,
-             threads: int | None = None) -> Estimate:
+             threads: int | None = None, timeout: float | None = None) -> Estimate:
     """The largest singular value of A with its singular vectors, a bracket and diagnostics.
 
     Parameters
@@ -560,6 +570,11 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     threads : int, optional
         Threads for the C++ core: the matrices of a stack are shared out among them, one matrix
         per task. Default: OpenMP's (``OMP_NUM_THREADS``, else every core).
+    timeout : float, optional
+        Seconds after which the iterations stop and the best estimate so far is returned, with
+        ``converged=False`` and a still valid bracket (checked once per step, so a step in
+        progress finishes first). Ctrl-C (SIGINT) stops every backend the same way, within a
+        step, and raises ``KeyboardInterrupt``.
 
     Returns
     -------
@@ -572,7 +587,7 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     ------
     ValueError
         A has fewer than 2 dimensions or contains NaN or Inf; ``tol``, ``maxiter``, ``method``,
-        ``backend``, ``seed`` or ``v0`` is invalid.
+        ``backend``, ``seed``, ``v0``, ``threads`` or ``timeout`` is invalid.
     TypeError
         A has a non-numeric dtype.
     RuntimeError
@@ -588,36 +603,33 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     >>> est.lower <= 2.0 <= est.upper
     True
     """
-    if v0 is None:
+    if v0 is None and timeout is None:
         raw = _lean_small(A, method, tol, maxiter, seed, backend, threads, True)
         if raw is not None:
             return _small_estimate(raw, A.shape[0], A.shape[1], A, _backends.BACKENDS["cpp"])
     method = check_method(method)
     tol = check_tol(tol)
     maxiter = check_maxiter(maxiter)
-    if _is_scipy_sparse(A):
-        check_threads(threads)
-        return _estimate_sparse(A, method, tol, maxiter, make_rng(seed), v0, backend)
-    if _backends.sparse_owner(A) is not None:
-        check_threads(threads)
-        return _estimate_device_sparse(A, method, tol, maxiter, make_rng(seed), v0, backend)
-    if _dask.is_dask_array(A):
-        check_threads(threads)
-        return _estimate_dask(A, method, tol, maxiter, make_rng(seed), v0, backend)
-    if _operator.is_operator(A):
-        check_threads(threads)
-        return _estimate_operator(A, method, tol, maxiter, make_rng(seed), v0, backend)
+    deadline = check_timeout(timeout)
+    for owns, run in ((_is_scipy_sparse, _estimate_sparse),
+                      (lambda x: _backends.sparse_owner(x) is not None, _estimate_device_sparse),
+                      (_dask.is_dask_array, _estimate_dask),
+                      (_operator.is_operator, _estimate_operator)):
+        if owns(A):
+            check_threads(threads)
+            return run(A, method, tol, maxiter, make_rng(seed), v0, backend, deadline=deadline)
     be = _backends.resolve(backend, A)
     rng = make_rng(seed)
     nthreads = check_threads(threads)
     a = be.as_matrix(A)
     if a.ndim == 2:
-        return _estimate_matrix(a, method, tol, maxiter, rng, v0, be, seed)
-    return _estimate_stack(a, method, tol, maxiter, rng, v0, be, nthreads)
+        return _estimate_matrix(a, method, tol, maxiter, rng, v0, be, seed, deadline)
+    return _estimate_stack(a, method, tol, maxiter, rng, v0, be, nthreads, deadline)
 
 
 def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | None = None,
-          seed: Any = None, backend: str = "auto", threads: int | None = None) -> Any:
+          seed: Any = None, backend: str = "auto", threads: int | None = None,
+          timeout: float | None = None) -> Any:
     """The spectral norm of A: its largest singular value.
 
     Takes the parameters of :func:`estimate` and returns its ``sigma``: a float for one matrix,
@@ -631,13 +643,14 @@ def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | Non
     >>> round(specnorm.sigma(np.diag([3.0, 1.0]), method="lanczos", seed=0), 12)
     3.0
     """
-    raw = _lean_small(A, method, tol, maxiter, seed, backend, threads, False)
+    raw = (_lean_small(A, method, tol, maxiter, seed, backend, threads, False)
+           if timeout is None else None)
     if raw is not None:
         if raw[0] == 1:
             raise ValueError(_NOT_FINITE)
         return raw[1]  # 0.0 for A = 0 (status 2)
     est = estimate(A, method, tol=tol, maxiter=maxiter, seed=seed, backend=backend,
-                   threads=threads)
+                   threads=threads, timeout=timeout)
     return est.sigma
 
 

@@ -1,4 +1,6 @@
 # Stubs for the compiled core (private; use the functions of specnorm).
+# timeout: seconds before the solvers stop with their best pair (0: none). Ctrl-C stops them too
+# and raises KeyboardInterrupt.
 from typing import Any
 
 import numpy.typing as npt
@@ -12,6 +14,7 @@ def estimate(
     seed: int,
     v0: npt.NDArray[Any],
     norm_hint: float,
+    timeout: float = 0.0,
 ) -> dict[str, Any]: ...
 def dense_bounds(a: npt.NDArray[Any]) -> tuple[bool, float, float]: ...
 def rayleigh_quotient(a: npt.NDArray[Any], x: npt.NDArray[Any]) -> float: ...
@@ -22,6 +25,7 @@ def estimate_small(
     seed: int,
     v0: npt.NDArray[Any] | None,
     vectors: bool,
+    timeout: float = 0.0,
 ) -> tuple[
     int, float, float, float, float, int, bool, npt.NDArray[Any] | None, npt.NDArray[Any] | None
 ]: ...
@@ -34,6 +38,7 @@ def estimate_batch(
     seeds: npt.NDArray[Any],
     v0: npt.NDArray[Any],
     threads: int,
+    timeout: float = 0.0,
 ) -> dict[str, Any]: ...
 def estimate_sparse(
     indptr: npt.NDArray[Any],
@@ -47,4 +52,5 @@ def estimate_sparse(
     basis_size: int,
     seed: int,
     v0: npt.NDArray[Any],
+    timeout: float = 0.0,
 ) -> dict[str, Any]: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 from typing import Any
 
 import numpy as np
@@ -194,6 +195,25 @@ def check_maxiter(maxiter: Any) -> int | None:
     if maxiter < 1:
         raise ValueError(f"maxiter must be at least 1, got {maxiter}")
     return int(maxiter)
+
+
+def check_timeout(timeout: Any) -> float:
+    """The deadline, on the clock of ``time.monotonic()``, for ``timeout`` seconds from now
+    (``math.inf`` for None)."""
+    if timeout is None:
+        return math.inf
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+    if not timeout > 0:  # NaN included
+        raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout}")
+    return time.monotonic() + float(timeout)
+
+
+def remaining(deadline: float) -> float:
+    """Seconds left until ``deadline`` for the core (0: none; at least 1 ns once it is set)."""
+    if deadline == math.inf:
+        return 0.0
+    return max(deadline - time.monotonic(), 1e-9)
 
 
 def make_rng(seed: Any) -> np.random.Generator:

@@ -6,11 +6,12 @@ exact reference (``method="svd"``) is the array-API one of :mod:`specnorm.backen
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from .._validate import core_view, stack_view
+from .._validate import core_view, remaining, stack_view
 from . import numpy as _numpy
 from .xp import XpBackend
 
@@ -54,23 +55,24 @@ class CppBackend(XpBackend):
 
     def estimate_dense(self, a: np.ndarray, method: str, tol: float, maxiter: int,
                        basis_size: int, seed: int, v0: np.ndarray,
-                       norm_hint: float) -> dict[str, Any]:
+                       norm_hint: float, deadline: float = math.inf) -> dict[str, Any]:
         return dict(self.core().estimate(a, method, tol, maxiter, basis_size, seed, v0,
-                                         norm_hint))
+                                         norm_hint, remaining(deadline)))
 
     def estimate_stack(self, a: np.ndarray, method: str, tol: float, maxiter: int,
                        basis_size: int, seeds: np.ndarray, v0: np.ndarray,
-                       threads: int) -> dict[str, Any]:
+                       threads: int, deadline: float = math.inf) -> dict[str, Any]:
         """Every matrix of ``a`` (B, m, n), one per task on ``threads`` threads (0: OpenMP's
         default); see ``_core.estimate_batch``."""
         return dict(self.core().estimate_batch(a, method, tol, maxiter, basis_size, seeds, v0,
-                                               threads))
+                                               threads, remaining(deadline)))
 
     def estimate_small(self, a: np.ndarray, tol: float, maxiter: int, seed: int,
-                       v0: np.ndarray | None) -> tuple[Any, ...]:
+                       v0: np.ndarray | None, deadline: float = math.inf) -> tuple[Any, ...]:
         """A small matrix by the Gram kernel with its bounds, the start drawn from ``seed`` when
         ``v0`` is None; see ``_core.estimate_small``."""
-        return tuple(self.core().estimate_small(a, tol, maxiter, seed, v0, True))
+        return tuple(self.core().estimate_small(a, tol, maxiter, seed, v0, True,
+                                                remaining(deadline)))
 
     def rayleigh_quotient(self, a: np.ndarray, x: np.ndarray) -> float:
         return float(self.core().rayleigh_quotient(a, x))

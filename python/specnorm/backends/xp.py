@@ -17,6 +17,7 @@ iteration two numbers every ``sync_every`` steps.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -43,6 +44,13 @@ class Options:
     norm_hint: float = 1.0
     #: Power iteration reads sigma and the residual back every this many steps (1 on the host).
     sync_every: int = 1
+    #: Stop at this time of ``time.monotonic()`` with the best pair so far (converged=False).
+    deadline: float = math.inf
+
+
+def expired(opt: Options) -> bool:
+    """Whether the run's deadline has passed (checked once per step, as the core does)."""
+    return opt.deadline < math.inf and time.monotonic() >= opt.deadline
 
 
 @dataclass
@@ -303,7 +311,7 @@ class Engine:
             return self.finish(est, v)
         steps, fresh, check = 1, 0, True
         every = max(1, int(opt.sync_every))
-        while est.iterations + 2 <= opt.maxiter:
+        while est.iterations + 2 <= opt.maxiter and not expired(opt):
             scale = product_scale(est.sigma, opt)
             z, w = self.normal(v, scale)
             est.iterations += 2
@@ -311,7 +319,7 @@ class Engine:
             s_safe = xp.where(s > 0, s, xp.ones_like(s))
             adj_u = w / (scale * s_safe)  # A^H u
             res = self.norm(adj_u - s * v) / s_safe
-            last = est.iterations + 2 > opt.maxiter
+            last = est.iterations + 2 > opt.maxiter or expired(opt)
             if check or last or steps % every == 0:
                 check = False
                 sigma, residual = self.scalars(s, res)
@@ -336,6 +344,8 @@ class Engine:
             an = self.norm(adj_u)
             v = adj_u / xp.where(an > 0, an, xp.ones_like(an))
             steps += 1
+        if est.u is None and fresh == 0:  # stopped before a first step: the start's own pair
+            self.certify(v, opt, est)
         return self.finish(est, v)
 
     def lanczos(self, v0: Any, opt: Options) -> dict[str, Any]:
@@ -366,7 +376,7 @@ class Engine:
             P[0, :] = start
             j, first_cycle = 0, False
 
-        while est.iterations + 4 <= opt.maxiter:
+        while est.iterations + 4 <= opt.maxiter and not expired(opt):
             scale = product_scale(estimate, opt)
             q, w = self.normal(P[j, :], scale)
             est.iterations += 2
@@ -449,7 +459,7 @@ class Engine:
         self.certify(best, opt, est)
         return self.finish(est, best)
 
-    def _minres(self, ref: float, shift: float, b: Any, steps: int, rtol: float,
+    def _minres(self, ref: float, shift: float, b: Any, steps: int, rtol: float, opt: Options,
                 est: _Estimate) -> Any:
         """About (A^H A / ref^2 - shift I)^{-1} b by at most ``steps`` MINRES steps
         (rayleigh.hpp)."""
@@ -464,6 +474,8 @@ class Engine:
         c, s, dbar, eps_next, phibar = -1.0, 0.0, 0.0, 0.0, beta1
         tiny = float(np.finfo(np.float32 if self.eps > 1e-10 else np.float64).tiny)
         for k in range(steps):
+            if expired(opt):
+                break
             _, y = self.normal(v, 1.0 / ref)
             est.iterations += 2
             y = y / ref - shift * v
@@ -502,8 +514,8 @@ class Engine:
         est.converged = False
         inner = min(24, max(2, self.n))
         v, zh, sigma = est.v, est.u, est.sigma
-        while est.iterations + 2 * inner + 1 + 2 <= opt.maxiter:
-            x = self._minres(sigma, 1.0, v, inner, 1e-3, est)
+        while est.iterations + 2 * inner + 1 + 2 <= opt.maxiter and not expired(opt):
+            x = self._minres(sigma, 1.0, v, inner, 1e-3, opt, est)
             x = x - v * self.dot(v, x)
             x = x - v * self.dot(v, x)
             (xn,) = self.scalars(self.norm(x))
@@ -572,8 +584,12 @@ class Engine:
         v = xp.conj(right_h[0, :]) if self.complex else right_h[0, :]
         s = values[0]
         s_safe = xp.where(s > 0, s, xp.ones_like(s))
-        sigma, image, residual = self.scalars(
-            s, self.norm(self.apply(v)), self.norm(self.adjoint(u) - s * v) / s_safe)
+        # NumPy's float32 matmul has been seen to raise a spurious "invalid value" flag (from
+        # the output buffer it overwrites) on finite input: the values are checked by the
+        # caller's assertions on the result, not by the flag.
+        with np.errstate(invalid="ignore"):
+            sigma, image, residual = self.scalars(
+                s, self.norm(self.apply(v)), self.norm(self.adjoint(u) - s * v) / s_safe)
         # LAPACK's singular values are exact for a matrix within p(m, n) * eps * ||A|| of A.
         upper = sigma * (1.0 + 4.0 * max(self.m, self.n) * self.eps)
         return {"sigma": sigma, "lower": min(image, sigma), "upper": upper, "u": u, "v": v,
@@ -713,7 +729,7 @@ class StackEngine:
             s_safe = xp.where(s > 0, s, xp.ones_like(s))
             adj_u = self.rows_divide(w, scale_dev * s_safe)
             res = self.rows_norm(adj_u - xp.astype(s, self.dtype)[:, None] * v) / s_safe
-            last = done_products + 2 > opt.maxiter
+            last = done_products + 2 > opt.maxiter or expired(opt)
             if step == 1 or last or step % every == 0:
                 s_h, res_h = self.host(s, res)
                 # A start in the null space (A v = 0 for A != 0) has probability 0: such a
@@ -840,7 +856,7 @@ class StackEngine:
                 coeffs = xp.astype(self._from_host(right.astype(self.host_dtype), self.a),
                                    self.dtype)
                 best = xp.matmul(coeffs[:, None, :], P[:, :k, :])[:, 0, :]
-                out_of_budget = products + 4 > opt.maxiter
+                out_of_budget = products + 4 > opt.maxiter or expired(opt)
                 leaving = (ritz <= opt.tol * s1) | (beta == 0) | ~(s1 > 0)
                 if out_of_budget:
                     leaving[:] = True
@@ -1038,9 +1054,10 @@ class XpBackend:
         return self.engine(a).dense_bounds()
 
     def estimate_dense(self, a: Any, method: str, tol: float, maxiter: int, basis_size: int,
-                       seed: int, v0: Any, norm_hint: float) -> dict[str, Any]:
+                       seed: int, v0: Any, norm_hint: float,
+                       deadline: float = math.inf) -> dict[str, Any]:
         opt = Options(tol=tol, maxiter=maxiter, basis_size=basis_size, seed=seed,
-                      norm_hint=norm_hint, sync_every=self.sync_every)
+                      norm_hint=norm_hint, sync_every=self.sync_every, deadline=deadline)
         return self.engine(a).run(method, v0, opt)
 
     def svd(self, a: Any) -> dict[str, Any]:
@@ -1053,7 +1070,8 @@ class XpBackend:
     STACK_METHODS: tuple[str, ...] = ("power", "lanczos")
 
     def estimate_stack(self, a: Any, method: str, tol: float, maxiter: int, basis_size: int,
-                       seeds: np.ndarray, v0: np.ndarray, threads: int) -> dict[str, Any]:
+                       seeds: np.ndarray, v0: np.ndarray, threads: int,
+                       deadline: float = math.inf) -> dict[str, Any]:
         """A method of STACK_METHODS on a whole stack (B, m, n) with batched matmuls; fields as
         ``_core.estimate_batch``."""
         if method not in self.STACK_METHODS:
@@ -1064,7 +1082,7 @@ class XpBackend:
         if not np.all(finite):
             return {"finite": finite}
         opt = Options(tol=tol, maxiter=maxiter, basis_size=basis_size, seed=0, norm_hint=1.0,
-                      sync_every=self.sync_every)
+                      sync_every=self.sync_every, deadline=deadline)
         start = self.xp.astype(self._from_host(v0, a), a.dtype)
         run = engine.power if method == "power" else engine.lanczos
         out = run(start, computed, certain, opt)

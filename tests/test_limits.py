@@ -1,0 +1,161 @@
+"""Long computations stop: on maxiter, on a timeout (with the best estimate so far) and on
+Ctrl-C (the C++ loops let Python's signal handlers run), on every backend and input kind."""
+
+from __future__ import annotations
+
+import _thread
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import specnorm as sn
+from specnorm.testing import matrix_with_spectrum
+
+#: sigma_2 / sigma_1 = 1 - 1e-9: power iteration needs about 10^10 steps to reach tol = 1e-15.
+HARD = np.r_[1.0, 1.0 - 1e-9, np.linspace(0.5, 0.1, 118)]
+NEVER = dict(tol=1e-15, maxiter=10**15)
+
+
+@pytest.fixture(scope="module")
+def hard():
+    return matrix_with_spectrum(HARD, (160, 120), seed=0)
+
+
+def check_best_so_far(est, timeout, elapsed):
+    """A stopped run: not converged, a valid bracket, sigma close to the true 1.0 (the start is
+    random, so power iteration has long passed the bulk of the spectrum)."""
+    assert not est.converged
+    assert est.iterations > 2
+    assert est.lower <= 1.0 + 1e-12 <= est.upper + 1e-12
+    assert abs(est.sigma - 1.0) < 1e-6
+    # the deadline is checked once per step: a step of this size takes microseconds
+    assert timeout <= elapsed < timeout + 2.0
+
+
+@pytest.mark.parametrize("timeout", [0.2, 0.5])
+def test_timeout_returns_the_best_estimate_so_far(backend, hard, timeout):
+    start = time.perf_counter()
+    est = backend.estimate(hard, "power", timeout=timeout, seed=0, **NEVER)
+    check_best_so_far(est, timeout, time.perf_counter() - start)
+
+
+@pytest.mark.parametrize("method", ["lanczos", "rayleigh"])
+def test_timeout_on_the_other_methods(host_backend, method):
+    # A deadline shorter than the run: a matrix large enough that reaching tol takes longer.
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((1500, 1200))
+    start = time.perf_counter()
+    est = host_backend.estimate(a, method, tol=1e-13, seed=0, timeout=0.02)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 2.0
+    exact = np.linalg.norm(a, 2)
+    assert not est.converged
+    assert est.lower <= exact * (1 + 1e-12) <= est.upper * (1 + 1e-12)
+    assert est.sigma <= exact * (1 + 1e-12)
+
+
+def test_timeout_on_stacks(backend, hard):
+    stack = np.stack([hard, 2 * hard, 3 * hard])
+    start = time.perf_counter()
+    est = backend.estimate(stack, "power", timeout=0.3, seed=0, **NEVER)
+    elapsed = time.perf_counter() - start
+    assert 0.3 <= elapsed < 2.3
+    assert not np.any(est.converged)
+    # Every matrix has a valid bracket and an estimate from at least its start (on the C++
+    # backend, one matrix per thread: a matrix whose turn came after the deadline has only its
+    # start's Rayleigh quotient).
+    exact = np.array([1.0, 2.0, 3.0])
+    assert np.all(est.lower <= exact * (1 + 1e-12))
+    assert np.all(est.upper >= exact * (1 - 1e-12))
+    assert np.all((est.sigma > 0) & (est.sigma <= exact * (1 + 1e-12)))
+    assert abs(est.sigma[0] - 1.0) < 1e-6
+
+
+def test_timeout_on_sparse_operator_and_dask(hard):
+    sp = pytest.importorskip("scipy.sparse")
+    from scipy.sparse.linalg import aslinearoperator
+
+    inputs = [sp.csr_matrix(hard), aslinearoperator(hard)]
+    try:
+        import dask.array as da
+    except ImportError:
+        pass
+    else:
+        inputs.append(da.from_array(hard, chunks=80))
+    for a in inputs:
+        start = time.perf_counter()
+        est = sn.estimate(a, "power", timeout=0.3, seed=0, **NEVER)
+        check_best_so_far(est, 0.3, time.perf_counter() - start)
+
+
+def test_maxiter_stops_a_hard_problem(backend, hard):
+    est = backend.estimate(hard, "power", tol=1e-15, maxiter=101, seed=0)
+    assert not est.converged and est.iterations <= 101
+    assert est.lower <= 1.0 + 1e-12 <= est.upper + 1e-12
+
+
+def test_bad_timeouts():
+    a = np.eye(3)
+    for bad in (0, -1.0, float("nan"), "1", True):
+        with pytest.raises(ValueError, match="timeout"):
+            sn.sigma(a, timeout=bad)
+    # math.inf is no deadline
+    assert sn.sigma(a, timeout=float("inf")) == pytest.approx(1.0)
+
+
+def interrupt_after(seconds):
+    timer = threading.Timer(seconds, _thread.interrupt_main)
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("kind", ["matrix", "stack", "sparse"])
+def test_ctrl_c_stops_the_core(hard, kind):
+    """SIGINT (as Ctrl-C sends it) raises KeyboardInterrupt out of the C++ loop within about one
+    signal check (20 ms), not at the end of the budget. (Every solver loop asks the same stop
+    request as the timeout, tested for every method above; power iteration on HARD is the run
+    that lasts long enough to be interrupted reliably.)"""
+    if kind == "stack":
+        a = np.stack([hard, hard])
+    elif kind == "sparse":
+        a = pytest.importorskip("scipy.sparse").csr_matrix(hard)
+    else:
+        a = hard
+    timer = interrupt_after(0.3)
+    start = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sn.estimate(a, "power", seed=0, backend="cpp", **NEVER)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 2.0
+
+
+def test_ctrl_c_stops_the_numpy_backend(hard):
+    timer = interrupt_after(0.3)
+    start = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sn.estimate(hard, "power", seed=0, backend="numpy", **NEVER)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 2.0
+
+
+def test_a_signal_handler_that_does_not_raise_lets_the_run_go_on(hard):
+    """The core runs Python's handlers; one that returns normally does not stop the solver."""
+    import signal
+
+    calls = []
+    previous = signal.signal(signal.SIGUSR1, lambda *args: calls.append(args))
+    try:
+        timer = threading.Timer(0.1, lambda: signal.pthread_kill(threading.main_thread().ident,
+                                                                 signal.SIGUSR1))
+        timer.start()
+        est = sn.estimate(hard, "power", seed=0, timeout=0.5, backend="cpp", **NEVER)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert calls  # the handler ran while the core was computing
+    assert not est.converged and abs(est.sigma - 1.0) < 1e-6
