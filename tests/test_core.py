@@ -391,3 +391,31 @@ def test_lanczos_restarts_keep_the_answer_on_hard_spectra(dtype, basis, shape, m
     room = max(tol * tol / 0.005, 1e-5 if tol > 1e-6 else 1e-12)
     assert est.sigma == pytest.approx(3.0, rel=room)
     assert est.lower <= 3.0 * (1 + 1e-5) and est.upper >= 3.0 * (1 - 1e-5)
+
+
+@pytest.mark.parametrize("method", ["auto", "power", "lanczos", "rayleigh", "svd"])
+@pytest.mark.parametrize(("dtype", "scale"), [(np.float32, 1e-44), (np.complex64, 1e-44),
+                                              (np.float64, 1e-320), (np.complex128, 1e-320)])
+def test_subnormal_entries_keep_their_relative_accuracy(backend, method, dtype, scale):
+    """Entries near the bottom of the subnormal range (found by the fuzzer: one float32 entry of
+    1.4e-45 gave sigma = 0): the matrix is computed on a copy scaled by a power of two, and the
+    answer scaled back, so sigma keeps the accuracy a normal-range matrix gets."""
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((7, 5))
+    if np.dtype(dtype).kind == "c":
+        base = base + 1j * rng.standard_normal((7, 5))
+    a = (base * scale).astype(dtype)  # rounded to the few bits subnormals have: a is exact
+    exact = np.linalg.svd(a.astype(np.complex128), compute_uv=False)[0]
+    rel = 1e-5 if np.dtype(dtype).itemsize <= 8 else 1e-9
+    for shape in ((), (2,)):
+        stack = np.broadcast_to(a, (*shape, *a.shape)).copy()
+        before = stack.copy()
+        est = backend.estimate(stack, method, tol=1e-6 if rel > 1e-6 else 1e-10, seed=0)
+        np.testing.assert_array_equal(stack, before)
+        assert np.all(np.abs(np.asarray(est.sigma) - exact) <= rel * exact), est.sigma
+        assert np.all(np.asarray(est.converged))
+        assert np.all(np.asarray(est.lower) <= exact * (1 + rel))
+        assert np.all(np.asarray(est.upper) >= exact * (1 - rel))
+    one = np.zeros((3, 3), dtype=dtype)
+    one[1, 2] = np.finfo(dtype).smallest_subnormal
+    assert backend.sigma(one, method, seed=0) == float(np.abs(one[1, 2]))

@@ -24,6 +24,20 @@ struct DenseBounds {
 
 namespace detail {
 
+/// Division by a positive scale done as multiplication by two powers of two, 2^-e with
+/// e = ilogb(scale): exact, and neither factor overflows even for a subnormal scale (where
+/// 1 / scale does). Scaled magnitudes then lie below 2 where the scale is the largest one.
+struct BinaryScale {
+  explicit BinaryScale(double scale) {
+    const int e = scale > 0 && std::isfinite(scale) ? std::ilogb(scale) : 0;
+    inv_hi = std::ldexp(1.0, -(e / 2));
+    inv_lo = std::ldexp(1.0, -(e - e / 2));
+    back = std::ldexp(1.0, e);
+  }
+  double apply(double x) const { return x * inv_hi * inv_lo; }
+  double inv_hi, inv_lo, back;
+};
+
 template <typename Scalar>
 inline double magnitude(const Scalar& a) {
   if constexpr (Eigen::NumTraits<Scalar>::IsComplex) {
@@ -54,21 +68,23 @@ inline double nonfinite_marker(const Scalar& a) {  // 0 for finite entries, NaN 
   }
 }
 
-/// Sums of |a_ij| / scale and of (|a_ij| / scale)^2, in double.
+/// Sums of |a_ij| / 2^e and of (|a_ij| / 2^e)^2 (e = ilogb(scale)), in double, and the bounds
+/// from them in the units of A.
 template <typename Map>
 DenseBounds scaled_pass(const Map& S, double scale, bool exact_magnitude) {
   using Scalar = typename Map::Scalar;
   DenseBounds b;
   Eigen::ArrayXd row_sums = Eigen::ArrayXd::Zero(S.rows());
   double squares = 0, marker = 0, part = 0;
-  const double inv = 1.0 / scale;
+  const BinaryScale s(scale);
   for (Index j = 0; j < S.cols(); ++j) {
     double col = 0;
     for (Index i = 0; i < S.rows(); ++i) {
       const Scalar a = S(i, j);
       marker += nonfinite_marker(a);
       part = std::max(part, largest_part(a));
-      const double x = (exact_magnitude ? static_cast<double>(std::abs(a)) : magnitude(a)) * inv;
+      const double x =
+          s.apply(exact_magnitude ? static_cast<double>(std::abs(a)) : magnitude(a));
       col += x;
       row_sums[i] += x;
       squares += x * x;
@@ -76,12 +92,12 @@ DenseBounds scaled_pass(const Map& S, double scale, bool exact_magnitude) {
     b.norm1 = std::max(b.norm1, col);
   }
   b.finite = (marker == 0);
-  b.largest_part = part * scale;
+  b.largest_part = part;
   b.norm_inf = S.rows() > 0 ? row_sums.maxCoeff() : 0.0;
   b.frobenius = std::sqrt(squares);
-  b.norm1 *= scale;
-  b.norm_inf *= scale;
-  b.frobenius *= scale;
+  b.norm1 *= s.back;
+  b.norm_inf *= s.back;
+  b.frobenius *= s.back;
   return b;
 }
 

@@ -116,7 +116,7 @@ class CsrOperator {
     DenseBounds b;
     std::vector<double> col_sums(static_cast<std::size_t>(cols_), 0.0);
     double squares = 0, marker = 0, part = 0, row_max = 0;
-    const double inv = 1.0 / scale;
+    const detail::BinaryScale s(scale);
     for (Index i = 0; i < rows_; ++i) {
       double row = 0;
       for (StorageIndex k = indptr_[i]; k < indptr_[i + 1]; ++k) {
@@ -124,7 +124,7 @@ class CsrOperator {
         marker += detail::nonfinite_marker(a);
         part = std::max(part, detail::largest_part(a));
         const double x =
-            (exact_magnitude ? static_cast<double>(std::abs(a)) : detail::magnitude(a)) * inv;
+            s.apply(exact_magnitude ? static_cast<double>(std::abs(a)) : detail::magnitude(a));
         row += x;
         col_sums[static_cast<std::size_t>(indices_[k])] += x;
         squares += x * x;
@@ -132,11 +132,11 @@ class CsrOperator {
       row_max = std::max(row_max, row);
     }
     b.finite = (marker == 0);
-    b.largest_part = part * scale;
-    b.norm_inf = row_max * scale;
+    b.largest_part = part;
+    b.norm_inf = row_max * s.back;
     b.norm1 = (col_sums.empty() ? 0.0 : *std::max_element(col_sums.begin(), col_sums.end())) *
-              scale;
-    b.frobenius = std::sqrt(squares) * scale;
+              s.back;
+    b.frobenius = std::sqrt(squares) * s.back;
     return b;
   }
 

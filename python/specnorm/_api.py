@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from . import _dask, _operator
 from . import backends as _backends
-from ._bounds import FAILURE_PROBABILITY, random_start_factor
+from ._bounds import FAILURE_PROBABILITY, random_start_factor, underflow_limit
 from ._result import Estimate
 from ._validate import (
     check_maxiter,
@@ -119,6 +119,52 @@ def _lean_small(A: Any, method: Any, tol: Any, maxiter: Any, seed: Any, backend:
                                vectors)
 
 
+def _scaled_by_powers_of_two(a: Any, k: np.ndarray, be: XpBackend) -> Any:
+    """A new array: every matrix of ``a`` times 2**k (k of shape a.shape[:-2]), exactly (in
+    steps of at most 2**100, which every dtype represents)."""
+    xp = be.xp
+    real = np.finfo(be.numpy_dtype(a)).dtype
+    left = k.astype(np.int64)
+    while np.any(left > 0):
+        step = np.minimum(left, 100)
+        factor = np.ldexp(1.0, step).astype(real).reshape(*k.shape, 1, 1)
+        a = a * xp.astype(be.from_host(factor, a), getattr(xp, real.name))
+        left = left - step
+    return a
+
+
+def _rescued_from_underflow(a: Any, size: Any, be: XpBackend,
+                            run: Callable[[Any], Estimate], spent: Any = 0) -> Estimate | None:
+    """None where the size of every matrix of ``a`` (``size`` over the batch: a bound on its
+    norm, or its largest entry) is above the underflow limit of its dtype. Else the estimate by
+    ``run`` of a copy of ``a`` with those matrices scaled by a power of two that puts their size
+    near 1 (their entries are then no longer subnormal), its values scaled back; ``spent``
+    products (of a run already made) are counted too."""
+    bound = np.asarray(size, dtype=np.float64)
+    tiny = (bound > 0) & (bound < underflow_limit(be.numpy_dtype(a)))
+    if not np.any(tiny):
+        return None
+    k = np.where(tiny, -np.floor(np.log2(np.where(tiny, bound, 1.0))), 0.0).astype(np.int64)
+    again = run(_scaled_by_powers_of_two(a, k, be))
+    back = np.ldexp(1.0, -k)
+
+    def unscale(x: Any) -> Any:
+        return x * float(back) if np.ndim(x) == 0 else x * be.from_host(back, a)
+
+    return Estimate(sigma=unscale(again.sigma), u=again.u, v=again.v, lower=unscale(again.lower),
+                    upper=unscale(again.upper), confidence=again.confidence,
+                    iterations=again.iterations + (be.from_host(np.asarray(spent), a)
+                                                   if np.ndim(spent) else spent),
+                    converged=again.converged,
+                    residual=again.residual, method=again.method, backend=again.backend)
+
+
+def _underflows(raw: tuple[Any, ...], a: np.ndarray) -> bool:
+    """Whether a lean-path answer is for a matrix below the underflow limit (the general path
+    then computes it on a scaled copy)."""
+    return raw[0] == 0 and 0 < raw[3] < underflow_limit(a.dtype)
+
+
 def _core_seed(seed: Any, rng: np.random.Generator) -> int:
     """The seed the core draws its start from: an integer seed itself (as on the lean path),
     else a draw from ``rng``."""
@@ -223,16 +269,24 @@ def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
     if m == 0 or n == 0:
         return _zero_estimate(m, n, a, "power" if resolved == "gram" else resolved, be)
     view = be.prepare(a)
+
+    def again(x: Any) -> Estimate:
+        return _estimate_matrix(x, method, tol, maxiter, rng, v0, be, seed, deadline)
+
     if resolved == "gram":
         raw = be.estimate_small(view, max(tol, tol_floor(dtype, m, n)),
                                 maxiter if maxiter is not None else default_maxiter(m, n),
                                 _core_seed(seed, rng), start, deadline)
-        return _small_estimate(raw, m, n, a, be)
+        est = _small_estimate(raw, m, n, a, be)
+        return _rescued_from_underflow(a, est.upper, be, again, est.iterations) or est
     finite, certain = be.dense_bounds(view)
     if not finite:
         raise ValueError(_NOT_FINITE)
     if certain == 0.0:
         return _zero_estimate(m, n, a, resolved, be)
+    rescued = _rescued_from_underflow(a, certain, be, again)
+    if rescued is not None:
+        return rescued
     if resolved == "svd":
         exact = be.svd(view)
         return Estimate(sigma=exact["sigma"], u=exact["u"], v=exact["v"], lower=exact["lower"],
@@ -278,26 +332,38 @@ def _estimate_operator(op: Any, method: str, tol: float, maxiter: int | None,
     if m == 0 or n == 0:
         return _zero_estimate(m, n, np.zeros((0, 0), dtype), resolved,
                               _backends.BACKENDS["numpy"])
+    return _run_engine(engine, resolved, start, rng, dtype, tol, maxiter, certain, "numpy", 1,
+                       deadline)
+
+
+def _run_engine(engine: Any, method: str, start: np.ndarray | None, rng: np.random.Generator,
+                dtype: np.dtype, tol: float, maxiter: int | None, certain: float, backend: str,
+                sync_every: int, deadline: float) -> Estimate:
+    """An iterative ``method`` on an engine of products (an operator, a Dask array, a device
+    sparse matrix): ``start`` or a random one, the bracket from ``certain`` (the bound from the
+    entries; inf where there are none) and, for a random start, the random-start bound.
+
+    The products are scaled by about 1 / sigma_1 so that nothing overflows: the size comes from
+    ``certain`` where it is finite, else from one product with the start (counted)."""
+    m, n = engine.m, engine.n
     floor = tol_floor(dtype, m, n)
     budget = maxiter if maxiter is not None else default_maxiter(m, n)
     random_start = start is None
     if start is None:
         start = _random_starts(rng, (n,), dtype)
     core_seed = int(rng.integers(0, 2**63 - 1))
-    # The products are scaled by about 1 / sigma_1 so that nothing overflows. The size comes
-    # from the bound on the entries where there is one, else from one product with the start
-    # (counted below).
+    x0 = engine.device_vector(start)
     extra = 0
     if math.isfinite(certain) and certain > 0:
         hint = certain
     else:
-        (hint,) = engine.scalars(engine.norm(engine.apply(start / engine.norm(start))))
+        (hint,) = engine.scalars(engine.norm(engine.apply(x0 / engine.norm(x0))))
         extra = 1
     opt = Options(tol=max(tol, floor), maxiter=max(budget - extra, 1),
                   basis_size=_basis_size(m, n, dtype.itemsize), seed=core_seed,
-                  norm_hint=hint if hint > 0 else 1.0, deadline=deadline)
-    raw = engine.run(resolved, start, opt)
-    return _iterative_estimate(raw, certain, random_start, n, dtype, floor, resolved, "numpy",
+                  norm_hint=hint if hint > 0 else 1.0, sync_every=sync_every, deadline=deadline)
+    raw = engine.run(method, x0, opt)
+    return _iterative_estimate(raw, certain, random_start, n, dtype, floor, method, backend,
                                extra_products=extra)
 
 
@@ -401,17 +467,8 @@ def _estimate_device_sparse(a: Any, method: str, tol: float, maxiter: int | None
         raise ValueError(_NOT_FINITE)
     if m == 0 or n == 0 or certain == 0.0:
         return _zero_estimate(m, n, engine.a, resolved, be)
-    floor = tol_floor(dtype, m, n)
-    random_start = start is None
-    if start is None:
-        start = _random_starts(rng, (n,), dtype)
-    opt = Options(tol=max(tol, floor),
-                  maxiter=maxiter if maxiter is not None else default_maxiter(m, n),
-                  basis_size=_basis_size(m, n, dtype.itemsize),
-                  seed=int(rng.integers(0, 2**63 - 1)), norm_hint=certain,
-                  sync_every=be.sync_every, deadline=deadline)
-    raw = engine.run(resolved, engine.device_vector(start), opt)
-    return _iterative_estimate(raw, certain, random_start, n, dtype, floor, resolved, be.NAME)
+    return _run_engine(engine, resolved, start, rng, dtype, tol, maxiter, certain, be.NAME,
+                       be.sync_every, deadline)
 
 
 def _stack(results: list[Estimate], batch: tuple[int, ...], a: Any, method: str,
@@ -455,8 +512,14 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     count = math.prod(batch)
     empty = count == 0 or m == 0 or n == 0
     if resolved == "svd" and not empty:
-        exact = be.svd_stack(a)
         xp = be.xp
+        # The size of each matrix's entries (a pass far cheaper than its SVD), for the rescue
+        rescued = _rescued_from_underflow(
+            a, np.asarray(be.to_host(xp.max(xp.abs(a), axis=(-2, -1)))), be,
+            lambda x: _estimate_stack(x, method, tol, maxiter, rng, v0, be, threads, deadline))
+        if rescued is not None:
+            return rescued
+        exact = be.svd_stack(a)
 
         def host_shaped(values: np.ndarray) -> Any:
             return be.from_host(values.reshape(batch), a)
@@ -488,6 +551,12 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
                             deadline)
     if not np.all(raw["finite"]):
         raise ValueError(_NOT_FINITE)
+    rescued = _rescued_from_underflow(
+        a, raw["certain"].reshape(batch), be,
+        lambda x: _estimate_stack(x, method, tol, maxiter, rng, v0, be, threads, deadline),
+        raw["iterations"].reshape(batch) if "iterations" in raw else 0)
+    if rescued is not None:
+        return rescued
     computed = raw["computed"]
     redo = np.flatnonzero(~computed & (raw["certain"] > 0))
     if redo.size:  # left by the batch (a start in a null space): one matrix at a time
@@ -605,7 +674,7 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     """
     if v0 is None and timeout is None:
         raw = _lean_small(A, method, tol, maxiter, seed, backend, threads, True)
-        if raw is not None:
+        if raw is not None and not _underflows(raw, A):
             return _small_estimate(raw, A.shape[0], A.shape[1], A, _backends.BACKENDS["cpp"])
     method = check_method(method)
     tol = check_tol(tol)
@@ -645,7 +714,7 @@ def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | Non
     """
     raw = (_lean_small(A, method, tol, maxiter, seed, backend, threads, False)
            if timeout is None else None)
-    if raw is not None:
+    if raw is not None and not _underflows(raw, A):
         if raw[0] == 1:
             raise ValueError(_NOT_FINITE)
         return raw[1]  # 0.0 for A = 0 (status 2)

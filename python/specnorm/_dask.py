@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ._bounds import entry_bound, needs_rescale
 from ._validate import compute_dtype
 
 __all__ = ["DaskProducts", "dask_bounds", "is_dask_array"]
@@ -88,9 +89,7 @@ def dask_bounds(a: Any) -> tuple[bool, float]:
     if not finite:
         return False, math.nan
     scale = 1.0
-    overflow = not (math.isfinite(norm1) and math.isfinite(norm_inf) and math.isfinite(squares))
-    underflow = big > 0 and (norm1 == 0 or squares < 1e-280)
-    if big > 0 and (overflow or underflow):
+    if needs_rescale(big, norm1, norm_inf, squares):
         _, _, norm1, norm_inf, squares = sweep(big)
         scale = big
-    return True, min(math.sqrt(squares), math.sqrt(norm1) * math.sqrt(norm_inf)) * scale
+    return True, float(entry_bound(norm1, norm_inf, squares, scale))

@@ -25,6 +25,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from .._bounds import entry_bound, needs_rescale, underflow_limit
 from .._validate import as_matrix, as_namespace_matrix, namespace_dtype
 
 __all__ = ["Engine", "Options", "SparseEngine", "StackEngine", "XpBackend"]
@@ -125,17 +126,14 @@ def stack_bounds(xp: Any, a: Any, to_host: Callable[[Any], np.ndarray],
     with np.errstate(over="ignore", invalid="ignore"):
         finite, big, norm1, norm_inf, squares = sweep(False)
     finite = finite > 0
-    overflow = ~(np.isfinite(norm1) & np.isfinite(norm_inf) & np.isfinite(squares))
-    underflow = (big > 0) & ((norm1 == 0) | (squares < 1e-280))
-    redo = finite & (big > 0) & (overflow | underflow)
+    redo = finite & needs_rescale(big, norm1, norm_inf, squares)
     scale = np.ones(count)
     if np.any(redo):
         _, _, n1, ni, sq = sweep(True)
         norm1, norm_inf, squares = (np.where(redo, x, y) for x, y in
                                     ((n1, norm1), (ni, norm_inf), (sq, squares)))
         scale = np.where(redo, big, 1.0)
-    with np.errstate(invalid="ignore", over="ignore"):
-        certain = np.minimum(np.sqrt(squares), np.sqrt(norm1) * np.sqrt(norm_inf)) * scale
+    certain = entry_bound(norm1, norm_inf, squares, scale)
     return finite, np.where(finite, certain, np.nan)
 
 
@@ -584,9 +582,8 @@ class Engine:
         v = xp.conj(right_h[0, :]) if self.complex else right_h[0, :]
         s = values[0]
         s_safe = xp.where(s > 0, s, xp.ones_like(s))
-        # NumPy's float32 matmul has been seen to raise a spurious "invalid value" flag (from
-        # the output buffer it overwrites) on finite input: the values are checked by the
-        # caller's assertions on the result, not by the flag.
+        # NumPy's float32 matmul has been seen (once, on a loaded machine) to raise an "invalid
+        # value" flag on finite input whose products are finite; the flag is not an answer.
         with np.errstate(invalid="ignore"):
             sigma, image, residual = self.scalars(
                 s, self.norm(self.apply(v)), self.norm(self.adjoint(u) - s * v) / s_safe)
@@ -636,10 +633,7 @@ class SparseEngine(Engine):
         norm1, norm_inf, squares = self.scalars(xp.max(magnitudes.T @ ones_m),
                                                 xp.max(magnitudes @ ones_n),
                                                 xp.sum(scaled * scaled))
-        return True, min(math.sqrt(squares), math.sqrt(norm1 * norm_inf)) * big_value
-
-    def svd(self) -> dict[str, Any]:
-        raise ValueError("method='svd' needs a dense matrix; the API layer densifies first")
+        return True, float(entry_bound(norm1, norm_inf, squares, big_value))
 
 
 class StackEngine:
@@ -1079,8 +1073,10 @@ class XpBackend:
         engine = StackEngine(self.xp, a, self.to_host, self._from_host)
         finite, certain = engine.bounds()
         computed = finite & (certain > 0)
-        if not np.all(finite):
-            return {"finite": finite}
+        if not np.all(finite) or np.any(computed & (certain < underflow_limit(
+                namespace_dtype(self.xp, a.dtype)))):
+            # nothing computed: the caller rejects A, or rescales it first
+            return {"finite": finite, "certain": certain}
         opt = Options(tol=tol, maxiter=maxiter, basis_size=basis_size, seed=0, norm_hint=1.0,
                       sync_every=self.sync_every, deadline=deadline)
         start = self.xp.astype(self._from_host(v0, a), a.dtype)
