@@ -290,6 +290,18 @@ def _unaligned(a):
     return out
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (3, 1, 1), (2, 1, 5), (2, 4, 1)])
+@pytest.mark.parametrize("method", ["auto", *ITERATIVE])
+def test_unaligned_vectors_and_stacks_of_them_are_copied(host_backend, shape, method):
+    """An unaligned array that is both C- and F-ordered (a row, a column, or a stack of them;
+    found by the fuzzer: the core was handed it and rejected it) gets its one aligned copy."""
+    a = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+    view = _unaligned(a)
+    assert not view.flags.aligned
+    got = host_backend.sigma(view, method, tol=1e-10, seed=0)
+    np.testing.assert_allclose(got, np.linalg.norm(a, 2, axis=(-2, -1)), rtol=1e-9)
+
+
 def test_contiguous_and_row_or_column_strided_views_are_read_in_place(a):
     big = np.zeros((60, 50))
     for view in (a, np.asfortranarray(a), a.T, big[::2, 5:25], big[:30, 5:30].T):

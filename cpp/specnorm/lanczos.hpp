@@ -33,56 +33,52 @@ namespace detail {
 template <typename Scalar>
 using DenseMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
-/// x -= X(:, 0:count) * c, split over blocks of rows across threads for long x.
+/// x -= X(:, 0:count) * c, split over pieces of rows (pieces_for) for long x.
 template <typename Scalar>
 void subtract_combination(const DenseMatrix<Scalar>& X, Index count, const Vector<Scalar>& c,
                           Vector<Scalar>& x) {
   if (count == 0) return;
   const Index rows = x.size();
-  const int nt = std::max(1, std::min<int>(threads_for(rows * count), static_cast<int>(rows / 256)));
+  const int pieces = pieces_for(rows * count, rows, 256);
+  const int nt = threads_for(pieces);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (int t = 0; t < nt; ++t) {
-    const Index r0 = rows * t / nt, len = rows * (t + 1) / nt - r0;
-    x.segment(r0, len).noalias() -= X.block(r0, 0, len, count) * c;
+  for (int p = 0; p < pieces; ++p) {
+    const auto [r0, r1] = piece_range(rows, p, pieces);
+    x.segment(r0, r1 - r0).noalias() -= X.block(r0, 0, r1 - r0, count) * c;
   }
 }
 
 /// One classical Gram–Schmidt pass: g = X(:, 0:count)^H x, x -= X(:, 0:count) g; returns g.
 /// If ||g|| <= negligible, x is left as it is and zero returned (x is orthogonal to X to that
 /// level already; the second half of the pass, the costlier, is saved).
-/// Long vectors are split into blocks of rows, one per thread, with partial g summed between
-/// the two halves of the pass (each thread then reads its block of X twice from its own cache).
+/// Long vectors are cut into pieces of rows (pieces_for), with the partial g of the pieces
+/// summed in piece order between the two halves of the pass.
 template <typename Scalar>
 Vector<Scalar> gram_schmidt_pass(const DenseMatrix<Scalar>& X, Index count, Vector<Scalar>& x,
                                  RealOf<Scalar> negligible = 0) {
   const Index rows = x.size();
-  const int nt = std::max(1, std::min<int>(threads_for(rows * count), static_cast<int>(rows / 256)));
-  if (nt == 1) {
+  const int pieces = pieces_for(rows * count, rows, 256);
+  if (pieces == 1) {
     Vector<Scalar> g = X.leftCols(count).adjoint() * x;
     if (g.norm() <= negligible) return Vector<Scalar>::Zero(count);
     x.noalias() -= X.leftCols(count) * g;
     return g;
   }
-  std::vector<Vector<Scalar>> partial(static_cast<std::size_t>(nt));
-  Vector<Scalar> g = Vector<Scalar>::Zero(count);
-#pragma omp parallel num_threads(nt)
-  {
-#ifdef _OPENMP
-    const int t = omp_get_thread_num();
-#else
-    const int t = 0;
-#endif
-    const Index r0 = rows * t / nt, len = rows * (t + 1) / nt - r0;
-    const auto block = X.block(r0, 0, len, count);
-    partial[static_cast<std::size_t>(t)] = block.adjoint() * x.segment(r0, len);
-#pragma omp barrier
-    Vector<Scalar> total = partial[0];
-    for (int i = 1; i < nt; ++i) total += partial[static_cast<std::size_t>(i)];
-    // Every thread sums the same partials in the same order, so all take the same branch.
-    if (total.norm() > negligible) {
-      x.segment(r0, len).noalias() -= block * total;
-      if (t == 0) g = total;
-    }
+  const int nt = threads_for(pieces);
+  std::vector<Vector<Scalar>> partial(static_cast<std::size_t>(pieces));
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int p = 0; p < pieces; ++p) {
+    const auto [r0, r1] = piece_range(rows, p, pieces);
+    partial[static_cast<std::size_t>(p)] =
+        X.block(r0, 0, r1 - r0, count).adjoint() * x.segment(r0, r1 - r0);
+  }
+  Vector<Scalar> g = partial[0];
+  for (int p = 1; p < pieces; ++p) g += partial[static_cast<std::size_t>(p)];
+  if (g.norm() <= negligible) return Vector<Scalar>::Zero(count);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int p = 0; p < pieces; ++p) {
+    const auto [r0, r1] = piece_range(rows, p, pieces);
+    x.segment(r0, r1 - r0).noalias() -= X.block(r0, 0, r1 - r0, count) * g;
   }
   return g;
 }

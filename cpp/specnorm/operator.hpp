@@ -37,18 +37,33 @@ using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 template <typename Scalar>
 using RealOf = typename Eigen::NumTraits<Scalar>::Real;
 
-/// Threads for a pass over `entries` numbers: OpenMP's count (OMP_NUM_THREADS) once the pass
-/// is large enough to pay for a parallel region, else 1; always 1 inside a parallel region (one
-/// matrix of a batch per thread).
-inline int threads_for(Index entries) {
-#ifdef _OPENMP
+/// The number of pieces a pass over `entries` numbers along `lines` lines is cut into: one below
+/// 2^16 entries (too small to pay for a parallel region), else up to `max_pieces` of at least
+/// `min_lines` lines each. Set by the sizes alone, never by the thread count: every partial sum
+/// then covers the same entries and is added in the same order whatever the number of threads,
+/// so answers are bit-identical across thread counts (threads only share out the pieces).
+inline int pieces_for(Index entries, Index lines, Index min_lines, int max_pieces = 16) {
   constexpr Index parallel_entries = Index(1) << 16;
+  if (entries < parallel_entries) return 1;
+  const Index most = std::min<Index>(max_pieces, lines / std::max<Index>(1, min_lines));
+  return static_cast<int>(std::max<Index>(1, most));
+}
+
+/// Threads for `pieces` pieces: OpenMP's count (OMP_NUM_THREADS), at most one per piece; 1
+/// inside a parallel region (one matrix of a batch per thread).
+inline int threads_for(int pieces) {
+#ifdef _OPENMP
   if (omp_in_parallel()) return 1;
-  return entries >= parallel_entries ? omp_get_max_threads() : 1;
+  return std::max(1, std::min(pieces, omp_get_max_threads()));
 #else
-  (void)entries;
+  (void)pieces;
   return 1;
 #endif
+}
+
+/// [begin, end) of piece p of `pieces` over `lines` lines.
+inline std::pair<Index, Index> piece_range(Index lines, int p, int pieces) {
+  return {lines * p / pieces, lines * (p + 1) / pieces};
 }
 
 /// A dense m-by-n matrix viewed in place (no copy) through a column-major map with an outer
@@ -94,8 +109,9 @@ class DenseOperator {
   }
 
   /// y = A x and w = A^H (scale * y) in one pass over the matrix: each block of rows of A is read
-  /// once and is still in cache for the second product. Threads keep their own partial w. The
-  /// scale (about 1 / sigma) keeps w near sigma instead of sigma^2, so nothing overflows.
+  /// once and is still in cache for the second product. Each piece of rows keeps its own partial
+  /// w, summed in piece order. The scale (about 1 / sigma) keeps w near sigma instead of
+  /// sigma^2, so nothing overflows.
   void apply_normal(const Vector<Scalar>& x, Vector<Scalar>& y, Vector<Scalar>& w,
                     RealOf<Scalar> scale) const {
     y.resize(rows());
@@ -106,13 +122,17 @@ class DenseOperator {
     const Index block = std::max<Index>(8, (Index(1) << 17) / std::max<Index>(
                                                 1, length * static_cast<Index>(sizeof(Scalar))));
     const Index blocks = (lines + block - 1) / block;
-    const int nt = std::max(1, std::min<int>(threads_for(map_.size()), static_cast<int>(blocks)));
-    std::vector<Vector<Scalar>> partial(nt, Vector<Scalar>::Zero(w.size()));
+    const int pieces = pieces_for(map_.size(), blocks, 1);
+    const int nt = threads_for(pieces);
+    w.setZero();
+    std::vector<Vector<Scalar>> partial(static_cast<std::size_t>(pieces - 1),
+                                        Vector<Scalar>::Zero(w.size()));
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int t = 0; t < nt; ++t) {
-      Vector<Scalar>& acc = partial[t];
+    for (int p = 0; p < pieces; ++p) {
+      Vector<Scalar>& acc = p == 0 ? w : partial[static_cast<std::size_t>(p - 1)];
       Vector<Scalar> scaled(block);
-      for (Index bk = blocks * t / nt; bk < blocks * (t + 1) / nt; ++bk) {
+      const auto [first, last] = piece_range(blocks, p, pieces);
+      for (Index bk = first; bk < last; ++bk) {
         const Index b0 = bk * block, len = std::min(block, lines - b0);
         if (transposed_) {
           // A's rows b0.. are the stored columns b0..: y_B = S_B^T x, w += conj(S_B) y_B.
@@ -126,8 +146,7 @@ class DenseOperator {
         }
       }
     }
-    w = partial[0];
-    for (int t = 1; t < nt; ++t) w += partial[t];
+    for (const auto& part : partial) w += part;
   }
 
   /// The stored block and whether it is the transpose of A (for passes over the entries).
@@ -135,15 +154,17 @@ class DenseOperator {
   bool transposed() const { return transposed_; }
 
  private:
-  // Products are split across threads once the matrix is large enough (threads_for); each
-  // thread writes its own slice of the output, so no reduction is needed.
-  // out = S x (or conj(S) x): each thread takes a block of rows of the stored matrix.
+  // Products are split into pieces once the matrix is large enough (pieces_for); each piece
+  // writes its own slice of the output, so no reduction is needed.
+  // out = S x (or conj(S) x): each piece is a block of rows of the stored matrix.
   void split_rows(const Vector<Scalar>& in, Vector<Scalar>& out, bool conjugate) const {
     const Index r = map_.rows();
-    const int nt = std::max(1, std::min<int>(threads_for(map_.size()), static_cast<int>(r / 64)));
+    const int pieces = pieces_for(map_.size(), r, 64);
+    const int nt = threads_for(pieces);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int t = 0; t < nt; ++t) {
-      const Index r0 = r * t / nt, len = r * (t + 1) / nt - r0;
+    for (int p = 0; p < pieces; ++p) {
+      const auto [r0, r1] = piece_range(r, p, pieces);
+      const Index len = r1 - r0;
       if (conjugate) {
         out.segment(r0, len).noalias() = map_.middleRows(r0, len).conjugate() * in;
       } else {
@@ -152,13 +173,15 @@ class DenseOperator {
     }
   }
 
-  // out = S^T x (or S^H x): each thread takes a block of columns of the stored matrix.
+  // out = S^T x (or S^H x): each piece is a block of columns of the stored matrix.
   void split_columns(const Vector<Scalar>& in, Vector<Scalar>& out, bool conjugate) const {
     const Index c = map_.cols();
-    const int nt = std::max(1, std::min<int>(threads_for(map_.size()), static_cast<int>(c / 8)));
+    const int pieces = pieces_for(map_.size(), c, 8);
+    const int nt = threads_for(pieces);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int t = 0; t < nt; ++t) {
-      const Index c0 = c * t / nt, len = c * (t + 1) / nt - c0;
+    for (int p = 0; p < pieces; ++p) {
+      const auto [c0, c1] = piece_range(c, p, pieces);
+      const Index len = c1 - c0;
       if (conjugate) {
         out.segment(c0, len).noalias() = map_.middleCols(c0, len).adjoint() * in;
       } else {

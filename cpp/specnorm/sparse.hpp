@@ -47,7 +47,8 @@ class CsrOperator {
 
   void apply(const Vector<Scalar>& x, Vector<Scalar>& y) const {
     y.resize(rows_);
-    const int nt = std::max(1, std::min<int>(threads_for(nnz()), static_cast<int>(rows_ / 64)));
+    // Every y[i] is one row's own sum: the split of the rows cannot change it.
+    const int nt = threads_for(pieces_for(nnz(), rows_, 64));
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (Index i = 0; i < rows_; ++i) y[i] = row_dot(i, x);
   }
@@ -78,23 +79,23 @@ class CsrOperator {
     return sum;
   }
 
-  // out = A^H in. Threads after the first accumulate into scratch vectors kept between calls;
-  // the sum over threads is split across them by columns.
+  // out = A^H in. The rows are cut into pieces (pieces_for, set by the sizes alone); the first
+  // accumulates into out, the others into scratch vectors kept between calls, added to out in
+  // piece order (the additions split across threads by columns). Each extra piece costs a
+  // vector of length n per product, so there are at most nnz / (4 n) of them.
   void scatter(const Vector<Scalar>& in, Vector<Scalar>& out) const {
     out.resize(cols_);
-    const int nt = std::max(1, std::min<int>(threads_for(nnz()), static_cast<int>(rows_ / 64)));
+    const Index per_column = nnz() / std::max<Index>(1, 4 * cols_);
+    const int cap = static_cast<int>(std::clamp<Index>(per_column, 1, 16));
+    const int pieces = pieces_for(nnz(), rows_, 64, cap);
+    const int nt = threads_for(pieces);
     std::vector<Vector<Scalar>>& partial = scratch_;
-    partial.resize(static_cast<std::size_t>(nt - 1));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-#ifdef _OPENMP
-      const int t = nt > 1 ? omp_get_thread_num() : 0;
-#else
-      const int t = 0;
-#endif
-      Vector<Scalar>& acc = t == 0 ? out : partial[static_cast<std::size_t>(t - 1)];
+    partial.resize(static_cast<std::size_t>(pieces - 1));
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int p = 0; p < pieces; ++p) {
+      Vector<Scalar>& acc = p == 0 ? out : partial[static_cast<std::size_t>(p - 1)];
       acc.setZero(cols_);
-      const Index r0 = rows_ * t / nt, r1 = rows_ * (t + 1) / nt;
+      const auto [r0, r1] = piece_range(rows_, p, pieces);
       for (Index i = r0; i < r1; ++i) {
         const Scalar coef = in[i];
         if (coef == Scalar(0)) continue;
@@ -102,11 +103,12 @@ class CsrOperator {
           acc[indices_[k]] += Eigen::numext::conj(data_[k]) * coef;
         }
       }
-      if (nt > 1) {
-#pragma omp barrier
-        const Index c0 = cols_ * t / nt, len = cols_ * (t + 1) / nt - c0;
-        for (const auto& p : partial) out.segment(c0, len) += p.segment(c0, len);
-      }
+    }
+    if (pieces == 1) return;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int t = 0; t < nt; ++t) {
+      const auto [c0, c1] = piece_range(cols_, t, nt);
+      for (const auto& part : partial) out.segment(c0, c1 - c0) += part.segment(c0, c1 - c0);
     }
   }
 

@@ -77,6 +77,8 @@ _NOT_FINITE = "A contains NaN or Inf; the spectral norm needs finite entries"
 #: The dtypes the lean path reads in place (native byte order), with their machine epsilon.
 _LEAN_EPS = {np.dtype(t): float(np.finfo(t).eps)
              for t in (np.float64, np.float32, np.complex128, np.complex64)}
+#: ... and the norm below which their products underflow (see underflow_limit).
+_LEAN_UNDERFLOW = {dtype: underflow_limit(dtype) for dtype in _LEAN_EPS}
 #: Seeds for calls with seed=None on the lean path (seeded from the operating system).
 _ENTROPY = random.Random()
 
@@ -162,7 +164,7 @@ def _rescued_from_underflow(a: Any, size: Any, be: XpBackend,
 def _underflows(raw: tuple[Any, ...], a: np.ndarray) -> bool:
     """Whether a lean-path answer is for a matrix below the underflow limit (the general path
     then computes it on a scaled copy)."""
-    return raw[0] == 0 and 0 < raw[3] < underflow_limit(a.dtype)
+    return raw[0] == 0 and 0 < raw[3] < _LEAN_UNDERFLOW[a.dtype]
 
 
 def _core_seed(seed: Any, rng: np.random.Generator) -> int:

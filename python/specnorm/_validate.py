@@ -122,7 +122,8 @@ def core_view(a: np.ndarray) -> np.ndarray:
         ((s0 == size or m <= 1) and (n <= 1 or unit(s1)))
         or ((s1 == size or n <= 1) and (m <= 1 or unit(s0)))
     )
-    return a if ok else np.asfortranarray(a)
+    # a real copy: asfortranarray would hand back an unaligned array that is already F-ordered
+    return a if ok else np.array(a, order="F", copy=True)
 
 
 def stack_view(a: np.ndarray) -> np.ndarray:
@@ -139,7 +140,7 @@ def stack_view(a: np.ndarray) -> np.ndarray:
         ((s0 == size or m <= 1) and (n <= 1 or unit(s1)))
         or ((s1 == size or n <= 1) and (m <= 1 or unit(s0)))
     )
-    return a if ok else np.ascontiguousarray(a)
+    return a if ok else np.array(a, order="C", copy=True)  # a copy even when already C-ordered
 
 
 def check_threads(threads: Any) -> int:
