@@ -419,3 +419,37 @@ def test_subnormal_entries_keep_their_relative_accuracy(backend, method, dtype, 
     one = np.zeros((3, 3), dtype=dtype)
     one[1, 2] = np.finfo(dtype).smallest_subnormal
     assert backend.sigma(one, method, seed=0) == float(np.abs(one[1, 2]))
+
+
+def reference_norm(a):
+    """The float64 SVD's sigma_1 of a, scaled by 2^-200 and back (exact powers of two): inf
+    where it lies beyond float64."""
+    with np.errstate(over="ignore"):
+        return np.linalg.svd(a.astype(np.complex128) * 2.0**-200, compute_uv=False)[0] * 2.0**200
+
+
+@pytest.mark.parametrize("method", ["auto", "power", "lanczos", "rayleigh", "svd"])
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.float64, np.complex128])
+def test_entries_near_the_overflow_threshold_keep_their_accuracy(backend, method, dtype):
+    """A norm near or beyond the largest number of the dtype (found by the fuzzer: two float32
+    entries of 3e38 gave sigma = 0; the norm, 4.2e38, is beyond float32): computed on a copy
+    scaled by a power of two, and returned as a float64."""
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((6, 5))
+    if np.dtype(dtype).kind == "c":
+        base = base + 1j * rng.standard_normal((6, 5))
+    top = float(np.finfo(dtype).max)
+    base = base / np.max(np.abs(base))
+    a = (base * (0.9 * top)).astype(dtype)
+    exact = reference_norm(a)
+    if not np.isfinite(exact):  # float64: the norm lies beyond the dtype's range
+        with pytest.raises(ValueError, match="exceeds the largest float64"):
+            backend.estimate(a, method, seed=0)
+        a = (base * (0.1 * top)).astype(dtype)
+        exact = reference_norm(a)
+    rel = 1e-5 if np.dtype(dtype).itemsize <= 8 else 1e-9
+    for stack in (a, np.stack([a, a])):
+        est = backend.estimate(stack, method, tol=1e-6 if rel > 1e-6 else 1e-10, seed=0)
+        assert np.all(np.abs(np.asarray(est.sigma) - exact) <= rel * exact), est.sigma
+        assert np.all(np.asarray(est.lower) <= exact * (1 + rel))
+        assert np.all(np.asarray(est.upper) >= exact * (1 - rel))

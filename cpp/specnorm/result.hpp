@@ -49,10 +49,14 @@ bool stop_requested(const Options<Real>& opt) {
   return opt.stop && opt.stop();
 }
 
-/// The scale for A^H (s A x): about 1 / sigma from the best estimate so far, else from the hint.
+/// The scale for A^H (s A x): 1 / max(best estimate so far, hint).
 template <typename Real>
 Real product_scale(Real sigma, const Options<Real>& opt) {
-  return Real(1) / (sigma > 0 ? sigma : (opt.norm_hint > 0 ? opt.norm_hint : Real(1)));
+  // Never above 1 / norm_hint: where the hint is a certain bound (dense and sparse input),
+  // s A x stays below 1 even while the estimate is far below sigma_1, so A^H (s A x) cannot
+  // overflow whatever the scale of A.
+  const Real size = std::max(sigma, opt.norm_hint);
+  return Real(1) / (size > 0 ? size : Real(1));
 }
 
 /// ||x|| without overflow or harmful underflow, whatever the scale of x.

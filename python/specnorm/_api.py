@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _dask, _operator
 from . import backends as _backends
-from ._bounds import FAILURE_PROBABILITY, random_start_factor, underflow_limit
+from ._bounds import FAILURE_PROBABILITY, random_start_factor, safe_range
 from ._result import Estimate
 from ._validate import (
     check_maxiter,
@@ -77,8 +77,8 @@ _NOT_FINITE = "A contains NaN or Inf; the spectral norm needs finite entries"
 #: The dtypes the lean path reads in place (native byte order), with their machine epsilon.
 _LEAN_EPS = {np.dtype(t): float(np.finfo(t).eps)
              for t in (np.float64, np.float32, np.complex128, np.complex64)}
-#: ... and the norm below which their products underflow (see underflow_limit).
-_LEAN_UNDERFLOW = {dtype: underflow_limit(dtype) for dtype in _LEAN_EPS}
+#: ... and the norms their products compute at full accuracy (see safe_range).
+_LEAN_RANGE = {dtype: safe_range(dtype) for dtype in _LEAN_EPS}
 #: Seeds for calls with seed=None on the lean path (seeded from the operating system).
 _ENTROPY = random.Random()
 
@@ -122,49 +122,67 @@ def _lean_small(A: Any, method: Any, tol: Any, maxiter: Any, seed: Any, backend:
 
 
 def _scaled_by_powers_of_two(a: Any, k: np.ndarray, be: XpBackend) -> Any:
-    """A new array: every matrix of ``a`` times 2**k (k of shape a.shape[:-2]), exactly (in
-    steps of at most 2**100, which every dtype represents)."""
+    """A new array: every matrix of ``a`` times 2**k (k of shape a.shape[:-2], of either sign),
+    exactly but for entries pushed into the subnormal range, in steps of at most 2**100 (which
+    every dtype represents)."""
     xp = be.xp
     real = np.finfo(be.numpy_dtype(a)).dtype
     left = k.astype(np.int64)
-    while np.any(left > 0):
-        step = np.minimum(left, 100)
+    while np.any(left != 0):
+        step = np.clip(left, -100, 100)
         factor = np.ldexp(1.0, step).astype(real).reshape(*k.shape, 1, 1)
         a = a * xp.astype(be.from_host(factor, a), getattr(xp, real.name))
         left = left - step
     return a
 
 
-def _rescued_from_underflow(a: Any, size: Any, be: XpBackend,
-                            run: Callable[[Any], Estimate], spent: Any = 0) -> Estimate | None:
-    """None where the size of every matrix of ``a`` (``size`` over the batch: a bound on its
-    norm, or its largest entry) is above the underflow limit of its dtype. Else the estimate by
-    ``run`` of a copy of ``a`` with those matrices scaled by a power of two that puts their size
-    near 1 (their entries are then no longer subnormal), its values scaled back; ``spent``
-    products (of a run already made) are counted too."""
+def _rescued_from_extremes(a: Any, size: Any, be: XpBackend,
+                           run: Callable[[Any], Estimate], spent: Any = 0) -> Estimate | None:
+    """None where the size of every matrix of ``a`` (``size`` over the batch: an upper bound on
+    its norm) lies in the dtype's safe range (see safe_range). Else the estimate by ``run`` of a
+    copy of ``a`` with the matrices outside it scaled by a power of two that puts their size
+    near 1, its values scaled back; ``spent`` products (of a run already made) are counted too."""
     bound = np.asarray(size, dtype=np.float64)
-    tiny = (bound > 0) & (bound < underflow_limit(be.numpy_dtype(a)))
-    if not np.any(tiny):
+    low, high = safe_range(be.numpy_dtype(a))
+    extreme = (bound > 0) & ((bound < low) | (bound > high))
+    if not np.any(extreme):
         return None
-    k = np.where(tiny, -np.floor(np.log2(np.where(tiny, bound, 1.0))), 0.0).astype(np.int64)
+    # An infinite bound (sums beyond float64): by the largest power the dtype has, which puts
+    # every entry at or below 1.
+    top = float(np.finfo(be.numpy_dtype(a)).maxexp)
+    with np.errstate(divide="ignore"):
+        k = np.where(extreme, -np.floor(np.log2(np.where(extreme, bound, 1.0))), 0.0)
+    k = np.where(np.isfinite(k), k, -top).astype(np.int64)
     again = run(_scaled_by_powers_of_two(a, k, be))
-    back = np.ldexp(1.0, -k)
+    # Scaling back by 2^-k in two halves: 2^-k itself may lie beyond float64 (2^1024).
+    half = -k // 2
+    halves = (np.ldexp(1.0, half), np.ldexp(1.0, -k - half))
 
     def unscale(x: Any) -> Any:
-        return x * float(back) if np.ndim(x) == 0 else x * be.from_host(back, a)
+        with np.errstate(over="ignore"):  # an upper bound beyond float64 becomes inf: valid
+            if np.ndim(x) == 0:
+                return float(x) * float(halves[0]) * float(halves[1])
+            return x * be.from_host(halves[0], a) * be.from_host(halves[1], a)
 
-    return Estimate(sigma=unscale(again.sigma), u=again.u, v=again.v, lower=unscale(again.lower),
+    sigma = unscale(again.sigma)
+    if not np.all(np.isfinite(np.asarray(be.to_host(sigma) if np.ndim(sigma) else sigma))):
+        raise ValueError("the spectral norm of A exceeds the largest float64 number "
+                         f"({np.finfo(np.float64).max:.3g}): it cannot be returned")
+
+    # sigma (and so lower) is finite once scaled back; upper may be inf, a valid bound still
+    return Estimate(sigma=sigma, u=again.u, v=again.v, lower=unscale(again.lower),
                     upper=unscale(again.upper), confidence=again.confidence,
                     iterations=again.iterations + (be.from_host(np.asarray(spent), a)
                                                    if np.ndim(spent) else spent),
-                    converged=again.converged,
-                    residual=again.residual, method=again.method, backend=again.backend)
+                    converged=again.converged, residual=again.residual, method=again.method,
+                    backend=again.backend)
 
 
-def _underflows(raw: tuple[Any, ...], a: np.ndarray) -> bool:
-    """Whether a lean-path answer is for a matrix below the underflow limit (the general path
-    then computes it on a scaled copy)."""
-    return raw[0] == 0 and 0 < raw[3] < _LEAN_UNDERFLOW[a.dtype]
+def _extreme(raw: tuple[Any, ...], a: np.ndarray) -> bool:
+    """Whether a lean-path answer is for a matrix outside the safe range of its dtype (the
+    general path then computes it on a scaled copy)."""
+    low, high = _LEAN_RANGE[a.dtype]
+    return raw[0] == 0 and not low <= raw[3] <= high
 
 
 def _core_seed(seed: Any, rng: np.random.Generator) -> int:
@@ -280,13 +298,13 @@ def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
                                 maxiter if maxiter is not None else default_maxiter(m, n),
                                 _core_seed(seed, rng), start, deadline)
         est = _small_estimate(raw, m, n, a, be)
-        return _rescued_from_underflow(a, est.upper, be, again, est.iterations) or est
+        return _rescued_from_extremes(a, est.upper, be, again, est.iterations) or est
     finite, certain = be.dense_bounds(view)
     if not finite:
         raise ValueError(_NOT_FINITE)
     if certain == 0.0:
         return _zero_estimate(m, n, a, resolved, be)
-    rescued = _rescued_from_underflow(a, certain, be, again)
+    rescued = _rescued_from_extremes(a, certain, be, again)
     if rescued is not None:
         return rescued
     if resolved == "svd":
@@ -515,9 +533,13 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     empty = count == 0 or m == 0 or n == 0
     if resolved == "svd" and not empty:
         xp = be.xp
-        # The size of each matrix's entries (a pass far cheaper than its SVD), for the rescue
-        rescued = _rescued_from_underflow(
-            a, np.asarray(be.to_host(xp.max(xp.abs(a), axis=(-2, -1)))), be,
+        # sqrt(m n) max |a_ij| >= ||A||_F: a bound on each norm from a pass far cheaper than
+        # the SVD, for the rescue from extreme scales
+        largest = np.asarray(be.to_host(xp.max(xp.abs(a), axis=(-2, -1))), dtype=np.float64)
+        with np.errstate(over="ignore"):  # inf: beyond float64, rescaled like the others
+            size = largest * math.sqrt(m * n)
+        rescued = _rescued_from_extremes(
+            a, size, be,
             lambda x: _estimate_stack(x, method, tol, maxiter, rng, v0, be, threads, deadline))
         if rescued is not None:
             return rescued
@@ -553,7 +575,7 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
                             deadline)
     if not np.all(raw["finite"]):
         raise ValueError(_NOT_FINITE)
-    rescued = _rescued_from_underflow(
+    rescued = _rescued_from_extremes(
         a, raw["certain"].reshape(batch), be,
         lambda x: _estimate_stack(x, method, tol, maxiter, rng, v0, be, threads, deadline),
         raw["iterations"].reshape(batch) if "iterations" in raw else 0)
@@ -657,8 +679,9 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     Raises
     ------
     ValueError
-        A has fewer than 2 dimensions or contains NaN or Inf; ``tol``, ``maxiter``, ``method``,
-        ``backend``, ``seed``, ``v0``, ``threads`` or ``timeout`` is invalid.
+        A has fewer than 2 dimensions or contains NaN or Inf, or its spectral norm lies beyond
+        the float64 range; ``tol``, ``maxiter``, ``method``, ``backend``, ``seed``, ``v0``,
+        ``threads`` or ``timeout`` is invalid.
     TypeError
         A has a non-numeric dtype.
     RuntimeError
@@ -676,7 +699,7 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     """
     if v0 is None and timeout is None:
         raw = _lean_small(A, method, tol, maxiter, seed, backend, threads, True)
-        if raw is not None and not _underflows(raw, A):
+        if raw is not None and not _extreme(raw, A):
             return _small_estimate(raw, A.shape[0], A.shape[1], A, _backends.BACKENDS["cpp"])
     method = check_method(method)
     tol = check_tol(tol)
@@ -716,7 +739,7 @@ def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | Non
     """
     raw = (_lean_small(A, method, tol, maxiter, seed, backend, threads, False)
            if timeout is None else None)
-    if raw is not None and not _underflows(raw, A):
+    if raw is not None and not _extreme(raw, A):
         if raw[0] == 1:
             raise ValueError(_NOT_FINITE)
         return raw[1]  # 0.0 for A = 0 (status 2)

@@ -15,15 +15,17 @@ from typing import Any
 import numpy as np
 
 __all__ = ["FAILURE_PROBABILITY", "entry_bound", "needs_rescale", "random_start_factor",
-           "underflow_limit"]
+           "safe_range"]
 
 
-def underflow_limit(dtype: Any) -> float:
-    """A spectral norm below this (tiny / eps of the real dtype: about 1e-31 for float32, 1e-292
-    for float64) means entries near or in the subnormal range, where products lose their
-    relative accuracy to underflow and 1 / sigma overflows."""
+def safe_range(dtype: Any) -> tuple[float, float]:
+    """The spectral norms whose products the dtype computes at full relative accuracy. Below
+    ``tiny / eps`` of the real dtype (about 1e-31 for float32, 1e-292 for float64) the entries
+    are near or in the subnormal range, where products lose accuracy to underflow and 1 / sigma
+    overflows; above a quarter of the largest number (8.5e37 for float32), A v itself may
+    overflow. A bound above or below is computed on a copy scaled by a power of two."""
     info = np.finfo(dtype)
-    return float(info.tiny) / float(info.eps)
+    return float(info.tiny) / float(info.eps), float(info.max) / 4.0
 
 
 def needs_rescale(big: Any, norm1: Any, norm_inf: Any, squares: Any) -> Any:

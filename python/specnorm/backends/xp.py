@@ -25,7 +25,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .._bounds import entry_bound, needs_rescale, underflow_limit
+from .._bounds import entry_bound, needs_rescale, safe_range
 from .._validate import as_matrix, as_namespace_matrix, namespace_dtype
 
 __all__ = ["Engine", "Options", "SparseEngine", "StackEngine", "XpBackend"]
@@ -75,8 +75,10 @@ class _Estimate:
 
 
 def product_scale(sigma: float, opt: Options) -> float:
-    """The scale s in A^H (s A x): about 1 / sigma, from the best estimate so far or the hint."""
-    return 1.0 / (sigma if sigma > 0 else (opt.norm_hint if opt.norm_hint > 0 else 1.0))
+    """The scale s in A^H (s A x): 1 / max(best estimate so far, hint), never above 1 / hint, so
+    that s A x stays below 1 where the hint is a certain bound (result.hpp)."""
+    size = max(sigma, opt.norm_hint)
+    return 1.0 / (size if size > 0 else 1.0)
 
 
 def stack_bounds(xp: Any, a: Any, to_host: Callable[[Any], np.ndarray],
@@ -715,7 +717,7 @@ class StackEngine:
         done_products, step = 0, 1
         z = u = None
         while members.size and done_products + 2 <= opt.maxiter:
-            scale = 1.0 / np.where(estimate > 0, estimate, 1.0)
+            scale = 1.0 / np.maximum(np.maximum(estimate, hints[members]), 1e-300)
             scale_dev = self._real(scale)
             z, w = self.normal(rows, v, scale_dev)
             done_products += 2
@@ -804,7 +806,8 @@ class StackEngine:
             for j in range(kmax):
                 if products + 4 > opt.maxiter:
                     break
-                scale = self._real(1.0 / np.where(estimate > 0, estimate, 1.0))
+                scale = self._real(1.0 / np.maximum(np.maximum(estimate, hints[members]),
+                                                    1e-300))
                 q, w = self.normal(rows, P[:, j, :], scale)
                 products += 2
                 before = self.rows_norm(q)
@@ -863,7 +866,8 @@ class StackEngine:
                     v = xp.take(best, sel, axis=0)
                     v = self.rows_divide(v, self.rows_norm(v))
                     rows_l = xp.take(rows, sel, axis=0)
-                    scale_l = self._real(1.0 / np.where(estimate[sub] > 0, estimate[sub], 1.0))
+                    scale_l = self._real(1.0 / np.maximum(
+                        np.maximum(estimate[sub], hints[members[sub]]), 1e-300))
                     z, w = self.normal(rows_l, v, scale_l)
                     s_dev = self.rows_norm(z)
                     s_safe = xp.where(s_dev > 0, s_dev, xp.ones_like(s_dev))
@@ -1073,8 +1077,8 @@ class XpBackend:
         engine = StackEngine(self.xp, a, self.to_host, self._from_host)
         finite, certain = engine.bounds()
         computed = finite & (certain > 0)
-        if not np.all(finite) or np.any(computed & (certain < underflow_limit(
-                namespace_dtype(self.xp, a.dtype)))):
+        low, high = safe_range(namespace_dtype(self.xp, a.dtype))
+        if not np.all(finite) or np.any(computed & ((certain < low) | (certain > high))):
             # nothing computed: the caller rejects A, or rescales it first
             return {"finite": finite, "certain": certain}
         opt = Options(tol=tol, maxiter=maxiter, basis_size=basis_size, seed=0, norm_hint=1.0,
