@@ -10,10 +10,12 @@ tests/fuzz/fuzz_sigma.py drives the same oracle from atheris (coverage-guided, f
 
 from __future__ import annotations
 
+import base64
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -44,11 +46,24 @@ def test_sigma_many_answers_or_raises(parts):
     oracle.check_many([a for _, a, _ in decoded])
 
 
+#: Inputs the atheris harness stopped on, each a bug mended since (base64 of the byte string).
+FOUND = {
+    "gAVAzzUL": "float32, one entry 1.4e-45: sigma was 0",
+    "sbCwsLCwsLk=": "unaligned 1 x 1 array, both C- and F-ordered: the core rejected it",
+    "w8PDCgoKajI=": "float32, two entries 3e38 (norm beyond float32): sigma was 0",
+    "PLNCQkJCCjQzM0JCQkJCQkI=": "a stack of 1 x 1 matrices from 3e38 to 1e-300 (the oracle's "
+                                "reference scaled the stack as one)",
+}
+
+
+@pytest.mark.parametrize("data", sorted(FOUND), ids=[FOUND[k] for k in sorted(FOUND)])
+def test_inputs_the_fuzzer_found(data):
+    oracle.check(*oracle.decode(base64.b64decode(data)))
+
+
 def test_the_oracle_catches_a_wrong_answer(monkeypatch):
     """The checker itself fails when an estimator is wrong (so the tests above can fail)."""
     import dataclasses
-
-    import pytest
 
     import specnorm
 

@@ -186,17 +186,17 @@ def reference(a: np.ndarray) -> np.ndarray:
     batch = work.shape[:-2]
     if work.size == 0:
         return np.zeros(batch)
-    # scaled by a power of two so that the SVD neither overflows nor loses subnormal digits;
-    # inf where the norm itself lies beyond float64
-    big = np.max(np.abs(work))
-    if not (np.isfinite(big) and big > 0):
+    # each matrix scaled by a power of two so that its SVD neither overflows nor loses
+    # subnormal digits; inf where the norm itself lies beyond float64
+    big = np.max(np.abs(work), axis=(-2, -1), keepdims=True)
+    if not np.all(np.isfinite(big)):
         return np.linalg.svd(work, compute_uv=False)[..., 0]
-    k = int(np.frexp(big)[1])
-    values = np.linalg.svd(np.ldexp(work.real, -k) + (1j * np.ldexp(work.imag, -k)
-                                                        if work.dtype.kind == "c" else 0),
-                           compute_uv=False)[..., 0]
+    k = np.where(big > 0, np.frexp(big)[1], 0)
+    scaled = np.ldexp(work.real, -k) + (1j * np.ldexp(work.imag, -k)
+                                         if work.dtype.kind == "c" else 0)
+    values = np.linalg.svd(scaled, compute_uv=False)[..., 0]
     with np.errstate(over="ignore"):
-        return np.ldexp(values, k)
+        return np.ldexp(values, k[..., 0, 0])
 
 
 def _compute_eps(a: np.ndarray) -> float:
