@@ -53,6 +53,8 @@ FOUND = {
     "w8PDCgoKajI=": "float32, two entries 3e38 (norm beyond float32): sigma was 0",
     "PLNCQkJCCjQzM0JCQkJCQkI=": "a stack of 1 x 1 matrices from 3e38 to 1e-300 (the oracle's "
                                 "reference scaled the stack as one)",
+    "Jy4VKysrK2ArAQAAenp6ALp6enoneif6KysrKwQCAg==": "a stack holding -inf and 3e38, method svd "
+                                                    "on numpy: endless rescaling",
 }
 
 

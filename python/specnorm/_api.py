@@ -536,6 +536,8 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
         # sqrt(m n) max |a_ij| >= ||A||_F: a bound on each norm from a pass far cheaper than
         # the SVD, for the rescue from extreme scales
         largest = np.asarray(be.to_host(xp.max(xp.abs(a), axis=(-2, -1))), dtype=np.float64)
+        if not np.all(np.isfinite(largest)):
+            raise ValueError(_NOT_FINITE)
         with np.errstate(over="ignore"):  # inf: beyond float64, rescaled like the others
             size = largest * math.sqrt(m * n)
         rescued = _rescued_from_extremes(
