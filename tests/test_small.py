@@ -152,3 +152,16 @@ def test_the_environment_variable_and_other_backends_bypass_the_lean_path(monkey
     assert est.backend == "numpy" and est.method == "svd"
     monkeypatch.setenv("SPECNORM_BACKEND", "cpp")
     assert sn.estimate(a).method == "power"
+
+
+def test_the_start_and_the_largest_column_never_cancel():
+    """Found by the fuzzer: the kernel adds the largest column of H to the start; added as it
+    was, a column pointing against the start cancelled its top component, and four starts in
+    ten settled on the smaller singular value 1e-8 (with a residual of 0: a true pair)."""
+    a = np.array([[0.0, 0.0, 1e-8], [1e-8, -16.0, 0.0]])
+    for variant in (a, a.T, -a, 1j * a, np.exp(-0.7j) * a.T):
+        for seed in range(200):
+            est = sn.estimate(variant, seed=seed)
+            assert est.method == "power" and est.backend == "cpp"
+            assert est.sigma == pytest.approx(16.0, rel=1e-12), (variant, seed)
+        np.testing.assert_allclose(sn.sigma(np.stack([variant] * 20), seed=0), 16.0, rtol=1e-12)
