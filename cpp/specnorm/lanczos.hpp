@@ -231,6 +231,8 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
 
     if (!(s1 > 0)) {
       // Only a start in the null space of A gets here (A != 0 is checked by the caller).
+      // The Ritz vector of an earlier step no longer matches the basis's j columns.
+      top_valid = false;
       if (fresh == 3) break;
       ++fresh;
       best = rng.draw(n);

@@ -182,21 +182,26 @@ def _input_errors(a: np.ndarray, kw: dict[str, Any]) -> set[type]:
 
 def reference(a: np.ndarray) -> np.ndarray:
     """The largest singular value of every matrix of a (float64 SVD; 0 for empty matrices)."""
+    return spectrum(a)[..., 0]
+
+
+def spectrum(a: np.ndarray) -> np.ndarray:
+    """Every matrix's singular values, largest first (float64 SVD; a 0 for empty matrices)."""
     work = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
     batch = work.shape[:-2]
     if work.size == 0:
-        return np.zeros(batch)
+        return np.zeros((*batch, 1))
     # each matrix scaled by a power of two so that its SVD neither overflows nor loses
     # subnormal digits; inf where the norm itself lies beyond float64
     big = np.max(np.abs(work), axis=(-2, -1), keepdims=True)
     if not np.all(np.isfinite(big)):
-        return np.linalg.svd(work, compute_uv=False)[..., 0]
+        return np.linalg.svd(work, compute_uv=False)
     k = np.where(big > 0, np.frexp(big)[1], 0)
     scaled = np.ldexp(work.real, -k) + (1j * np.ldexp(work.imag, -k)
                                          if work.dtype.kind == "c" else 0)
-    values = np.linalg.svd(scaled, compute_uv=False)[..., 0]
+    values = np.linalg.svd(scaled, compute_uv=False)
     with np.errstate(over="ignore"):
-        return np.ldexp(values, k[..., 0, 0])
+        return np.ldexp(values, k[..., 0, :])
 
 
 def _compute_eps(a: np.ndarray) -> float:
@@ -253,7 +258,17 @@ def _check_answer(a: np.ndarray, kw: dict[str, Any], est: Any, sigma: Any) -> No
         assert np.all(np.isfinite(u)) and np.all(np.isfinite(v))
     if converged is not None:
         ok = converged & (ref > tiny)
-        assert np.all(np.abs(sig - ref)[ok] <= room[ok]), (sig, ref, converged)
+        near_top = np.abs(sig - ref) <= room
+        if kw.get("method") in ("power", "lanczos", "rayleigh"):
+            # The documented promise of a converged run of a chosen iterative method: sigma
+            # lies within tol of *a* singular value. From a start nearly orthogonal to v_1 (a
+            # small-probability event) power iteration meets the stopping rule at sigma_2; the
+            # bracket, checked above, still holds sigma_1.
+            values = spectrum(a)
+            near_any = np.any(np.abs(sig[..., None] - values) <= rel * values + tiny, axis=-1)
+            assert np.all(near_any[ok]), (sig, values, converged)
+        else:
+            assert np.all(near_top[ok]), (sig, ref, converged)
 
 
 def check_many(items: list[Any]) -> None:
