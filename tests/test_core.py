@@ -288,7 +288,9 @@ def test_bracket_tightens_with_a_random_start(backend, method):
     a = np.random.default_rng(8).standard_normal((400, 300))
     est = backend.estimate(a, method, tol=1e-8, seed=0)
     true = np.linalg.norm(a, 2)
-    assert est.lower <= true <= est.upper
+    # lower is certain up to the rounding of one product (a build without FMA, the sanitizer
+    # one, put it one unit in the last place above the SVD's value)
+    assert est.lower <= true * (1 + 8 * np.finfo(np.float64).eps) and true <= est.upper
     assert est.confidence == pytest.approx(0.999)
     assert est.upper < np.linalg.norm(a)  # tighter than the Frobenius bound
 
