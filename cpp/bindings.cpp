@@ -16,6 +16,7 @@
 
 #include "specnorm/batch.hpp"
 #include "specnorm/bounds.hpp"
+#include "specnorm/dense.hpp"
 #include "specnorm/lanczos.hpp"
 #include "specnorm/operator.hpp"
 #include "specnorm/power.hpp"
@@ -170,7 +171,10 @@ py::dict estimate(const Array<T>& a, const std::string& method, double tol, Inde
   specnorm::Estimate<T> est;
   {
     const py::gil_scoped_release release;
-    est = run_iterative(op, start, opt, method);
+    est = specnorm::solve_dense(op, start, opt, [&method](const auto& o, const auto& s,
+                                                           const auto& options) {
+      return run_iterative(o, s, options, method);
+    });
   }
   stop.finish();
   return estimate_dict(est);

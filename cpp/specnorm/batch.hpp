@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bounds.hpp"
+#include "dense.hpp"
 #include "lanczos.hpp"
 #include "power.hpp"
 #include "rayleigh.hpp"
@@ -70,10 +71,28 @@ std::vector<BatchEntry<Scalar>> estimate_batch(Index count, MakeOp make_op, Star
       opt.seed = seeds[b];
       opt.norm_hint = static_cast<RealOf<Scalar>>(entry.bounds.upper());
       const Vector<Scalar> v0 = start(b);
+      // The iterative methods run on A^T where A is stored column by column (dense.hpp).
+      const auto run = [&](auto solver) {
+        return solve_dense(op, v0, opt, [&solver](const auto& o, const auto& s, const auto& p) {
+          return solver(o, s, p);
+        });
+      };
       switch (method) {
-        case Method::power: entry.estimate = power_iteration(op, v0, opt); break;
-        case Method::lanczos: entry.estimate = lanczos(op, v0, opt); break;
-        case Method::rayleigh: entry.estimate = rayleigh_iteration(op, v0, opt); break;
+        case Method::power:
+          entry.estimate = run([](const auto& o, const auto& s, const auto& p) {
+            return power_iteration(o, s, p);
+          });
+          break;
+        case Method::lanczos:
+          entry.estimate = run([](const auto& o, const auto& s, const auto& p) {
+            return lanczos(o, s, p);
+          });
+          break;
+        case Method::rayleigh:
+          entry.estimate = run([](const auto& o, const auto& s, const auto& p) {
+            return rayleigh_iteration(o, s, p);
+          });
+          break;
         case Method::gram: entry.estimate = gram_power(op, v0, opt); break;
       }
       entry.computed = true;

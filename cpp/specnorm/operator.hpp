@@ -149,6 +149,11 @@ class DenseOperator {
     for (const auto& part : partial) w += part;
   }
 
+  /// The operator A^T over the same memory (no copy): the stored block read the other way.
+  DenseOperator transpose() const {
+    return DenseOperator(map_.data(), map_.rows(), map_.cols(), map_.outerStride(), !transposed_);
+  }
+
   /// The stored block and whether it is the transpose of A (for passes over the entries).
   const Map& stored() const { return map_; }
   bool transposed() const { return transposed_; }
