@@ -27,7 +27,7 @@ from ._validate import (
     remaining,
     tol_floor,
 )
-from .backends.xp import Options, XpBackend
+from .backends.xp import MOST_CALLS, Options, XpBackend
 
 __all__ = ["backends", "estimate", "rayleigh_quotient", "sigma", "sigma_many"]
 
@@ -251,10 +251,15 @@ def _bracket(sigma: np.ndarray, lower: np.ndarray, certain: np.ndarray, kinds: n
     return upper, np.where(use_likely, 1.0 - FAILURE_PROBABILITY, 1.0)
 
 
-def default_maxiter(m: int, n: int) -> int:
+def default_maxiter(m: int, n: int, most_calls: int | None = None) -> int:
     """The product budget when maxiter is None: at least 2000 and 20 * min(m, n), and for small
-    matrices as many as fit in about 10^7 multiply-adds."""
-    return int(max(2000, 20 * min(m, n), 10_000_000 // max(m * n, 1)))
+    matrices as many as fit in about 10^7 multiply-adds, but no more than ``most_calls`` where
+    that is given (xp.MOST_CALLS where each product is a Python call: the NumPy and CuPy
+    backends, matrix-free operators, Dask arrays, CuPy sparse matrices)."""
+    small = 10_000_000 // max(m * n, 1)
+    if most_calls is not None:
+        small = min(small, most_calls)
+    return int(max(2000, 20 * min(m, n), small))
 
 
 def _basis_size(m: int, n: int, itemsize: int) -> int:
@@ -315,7 +320,7 @@ def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
                         backend=be.NAME)
 
     floor = tol_floor(dtype, m, n)
-    budget = maxiter if maxiter is not None else default_maxiter(m, n)
+    budget = maxiter if maxiter is not None else default_maxiter(m, n, be.MOST_CALLS)
     random_start = start is None
     if start is None:
         start = _random_starts(rng, (n,), dtype)
@@ -367,7 +372,7 @@ def _run_engine(engine: Any, method: str, start: np.ndarray | None, rng: np.rand
     ``certain`` where it is finite, else from one product with the start (counted)."""
     m, n = engine.m, engine.n
     floor = tol_floor(dtype, m, n)
-    budget = maxiter if maxiter is not None else default_maxiter(m, n)
+    budget = maxiter if maxiter is not None else default_maxiter(m, n, MOST_CALLS)
     random_start = start is None
     if start is None:
         start = _random_starts(rng, (n,), dtype)
@@ -566,7 +571,7 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
         ], batch, a, resolved, be)
 
     floor = tol_floor(dtype, m, n)
-    budget = maxiter if maxiter is not None else default_maxiter(m, n)
+    budget = maxiter if maxiter is not None else default_maxiter(m, n, be.MOST_CALLS)
     random_start = starts is None
     flat_starts = (_random_starts(rng, (count, n), dtype) if starts is None
                    else starts.reshape(count, n))

@@ -23,6 +23,8 @@ class CppBackend(XpBackend):
 
     #: Methods that ``estimate_stack`` runs on a whole stack ("gram": small.hpp).
     STACK_METHODS = ("power", "lanczos", "rayleigh", "gram")
+    #: The core's loops run in C++: the default budget is not capped.
+    MOST_CALLS = None
 
     def __init__(self) -> None:
         super().__init__(NAME, load=_numpy._load, check=lambda namespace: (True, ""),

@@ -32,6 +32,10 @@ __all__ = ["Engine", "Options", "SparseEngine", "StackEngine", "XpBackend"]
 
 #: Rows of A per chunk in the one-pass bounds, so that temporaries stay small.
 CHUNK_ELEMENTS = 1 << 22
+#: The most products of the default budget (maxiter=None) where each product is a Python call
+#: (about 40 us on the NumPy backend): about two seconds of calls, where the compiled loop
+#: allows 10^7 multiply-adds (2.5 million products for a 2 x 2 matrix, 100 s of such calls).
+MOST_CALLS = 50_000
 
 
 @dataclass(frozen=True)
@@ -1066,6 +1070,9 @@ class XpBackend:
 
     #: Methods that ``estimate_stack`` runs on a whole stack.
     STACK_METHODS: tuple[str, ...] = ("power", "lanczos")
+    #: The most products of the default budget (_api.default_maxiter): each product is a
+    #: Python call here; None where the loop is compiled.
+    MOST_CALLS: int | None = MOST_CALLS
 
     def estimate_stack(self, a: Any, method: str, tol: float, maxiter: int, basis_size: int,
                        seeds: np.ndarray, v0: np.ndarray, threads: int,
