@@ -295,6 +295,23 @@ def test_bracket_tightens_with_a_random_start(backend, method):
     assert est.upper < np.linalg.norm(a)  # tighter than the Frobenius bound
 
 
+@pytest.mark.parametrize("method", ["auto", *ITERATIVE])
+def test_sigma_never_lies_outside_the_bracket_in_single_precision(backend, method):
+    """lower <= sigma <= upper exactly, for one matrix and for stacks: in float32 the last
+    product may round below an earlier Rayleigh quotient (a 64 x 32 float32 weight gave
+    lower = sigma + 1 ulp on two methods), and sigma is then lower."""
+    rng = np.random.default_rng(1234)
+    mats = [rng.standard_normal(s).astype(np.float32) for s in [(64, 32), (32, 16), (10, 16)]]
+    stack = np.stack([rng.standard_normal((12, 9)) for _ in range(6)]).astype(np.float32)
+    for seed in range(4):
+        for a in [*mats, stack]:
+            est = backend.estimate(a, method, tol=1e-8, seed=seed)
+            sigma, lower, upper = (np.asarray(x) for x in (est.sigma, est.lower, est.upper))
+            assert np.all(lower <= sigma) and np.all(sigma <= upper), (lower, sigma, upper)
+            exact = np.linalg.svd(a.astype(np.float64), compute_uv=False)[..., 0]
+            np.testing.assert_allclose(sigma, exact, rtol=1e-6)
+
+
 @pytest.mark.parametrize("method", ITERATIVE)
 def test_stacks_give_an_array_over_leading_dimensions(backend, method):
     rng = np.random.default_rng(9)

@@ -282,11 +282,14 @@ class Engine:
             est.iterations += 1
         s = self.norm(z)
         s_safe = xp.where(s > 0, s, xp.ones_like(s))
+        # ||A v|| / ||v|| with the norm of the v actually stored: in single precision its norm
+        # may round to 1 + eps, and the quotient is then no Rayleigh quotient of A
+        quotient = s / self.norm(v)
         if both:
             res = self.norm(w / (scale * s_safe) - s * v) / s_safe
-            sigma, residual = self.scalars(s, res)
+            sigma, residual = self.scalars(quotient, res)
         else:
-            (sigma,), residual = self.scalars(s), math.inf
+            (sigma,), residual = self.scalars(quotient), math.inf
         if not sigma > 0:
             return
         est.lower = max(est.lower, sigma)
