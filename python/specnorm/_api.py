@@ -201,7 +201,8 @@ def _small_estimate(raw: tuple[Any, ...], m: int, n: int, a: Any, be: XpBackend)
         raise ValueError(_NOT_FINITE)
     if status == 2:
         return _zero_estimate(m, n, a, "power", be)
-    return Estimate(sigma=sig, u=u, v=v, lower=lower, upper=max(certain, lower), confidence=1.0,
+    return Estimate(sigma=max(sig, lower), u=u, v=v, lower=lower, upper=max(certain, lower),
+                    confidence=1.0,
                     iterations=iterations, converged=converged, residual=residual,
                     method="power", backend=be.NAME)
 
@@ -277,7 +278,8 @@ def _iterative_estimate(raw: dict[str, Any], certain: float, random_start: bool,
     upper, confidence = _bracket(np.array([sig]), np.array([lower]), np.array([certain]),
                                  np.array([kind]), np.array([int(raw["bound_steps"])]), n,
                                  dtype.kind == "c", floor)
-    return Estimate(sigma=sig, u=raw["u"], v=raw["v"], lower=lower, upper=float(upper[0]),
+    return Estimate(sigma=max(sig, lower), u=raw["u"], v=raw["v"], lower=lower,
+                    upper=float(upper[0]),
                     confidence=float(confidence[0]),
                     iterations=int(raw["iterations"]) + extra_products,
                     converged=bool(raw["converged"]), residual=float(raw["residual"]),
@@ -621,7 +623,7 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
 
     u = be.xp.reshape(raw["u"], (*batch, m))
     v = be.xp.reshape(raw["v"], (*batch, n))
-    return Estimate(sigma=shaped(sig), u=u, v=v,
+    return Estimate(sigma=shaped(np.maximum(sig, lower)), u=u, v=v,
                     lower=shaped(lower), upper=shaped(upper), confidence=shaped(confidence),
                     iterations=shaped(raw["iterations"]), converged=shaped(converged),
                     residual=shaped(residual), method=resolved, backend=be.NAME)
@@ -749,7 +751,8 @@ def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | Non
     if raw is not None and not _extreme(raw, A):
         if raw[0] == 1:
             raise ValueError(_NOT_FINITE)
-        return raw[1]  # 0.0 for A = 0 (status 2)
+        # 0.0 for A = 0 (status 2); never below lower, as in estimate's answer
+        return raw[1] if raw[1] >= raw[2] else raw[2]
     est = estimate(A, method, tol=tol, maxiter=maxiter, seed=seed, backend=backend,
                    threads=threads, timeout=timeout)
     return est.sigma

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import array_api_compat
 import numpy as np
 
 __all__ = ["Estimate"]
@@ -24,8 +23,8 @@ class Estimate:
     sigma : float or ndarray
         The estimate of the largest singular value: ``||A v||`` for the returned unit ``v``, up
         to the rounding of one product, and never below ``lower`` (in single precision the last
-        product may round a few units in the last place below an earlier quotient; ``sigma`` is
-        then ``lower``).
+        product may round a unit in the last place below an earlier quotient; ``sigma`` is then
+        ``lower``).
     u, v : ndarray
         Unit left and right singular vectors: ``A @ v == sigma * u`` up to rounding, and
         ``A^H @ u == sigma * v`` up to ``residual * sigma``.
@@ -57,15 +56,6 @@ class Estimate:
     residual: Any
     method: str
     backend: str
-
-    def __post_init__(self) -> None:
-        sigma, lower = self.sigma, self.lower
-        if np.ndim(sigma) == 0 and np.ndim(lower) == 0:
-            if lower > sigma:
-                object.__setattr__(self, "sigma", lower)
-            return
-        xp = array_api_compat.array_namespace(sigma, lower)
-        object.__setattr__(self, "sigma", xp.where(lower > sigma, lower, sigma))
 
     def __float__(self) -> float:
         return float(self.sigma)
