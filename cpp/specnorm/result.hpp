@@ -129,17 +129,20 @@ void certify(const Op& op, const Vector<Scalar>& v_in, const Options<RealOf<Scal
     op.apply(v, z);
     est.iterations += 1;
   }
-  const Real sigma = safe_norm(z);
-  if (!(sigma > 0)) return ensure_pair(op, v, est);
+  const Real s = safe_norm(z);
+  if (!(s > 0)) return ensure_pair(op, v, est);
+  // ||A v|| / ||v|| with the norm of the v actually stored: in single precision it may round to
+  // 1 + eps, and ||A v|| alone is then no Rayleigh quotient of A
+  const Real sigma = s / safe_norm(v);
   if (sigma > est.lower) est.lower = sigma;
   est.sigma = sigma;
-  est.u = z / sigma;
+  est.u = z / s;
   est.v = v;
   est.residual = std::numeric_limits<Real>::infinity();
   est.converged = false;
   if (both) {
-    // A^H u = A^H z / sigma = w / (scale sigma)
-    est.residual = safe_norm(Vector<Scalar>(w / (scale * sigma) - sigma * v)) / sigma;
+    // A^H u = A^H z / s = w / (scale s)
+    est.residual = safe_norm(Vector<Scalar>(w / (scale * s) - s * v)) / s;
     est.converged = est.residual <= opt.tol;
   }
 }

@@ -282,8 +282,8 @@ class Engine:
             est.iterations += 1
         s = self.norm(z)
         s_safe = xp.where(s > 0, s, xp.ones_like(s))
-        # ||A v|| / ||v|| with the norm of the v actually stored: in single precision its norm
-        # may round to 1 + eps, and the quotient is then no Rayleigh quotient of A
+        # ||A v|| / ||v|| with the norm of the v actually stored: in single precision it may
+        # round to 1 + eps, and ||A v|| alone is then no Rayleigh quotient of A
         quotient = s / self.norm(v)
         if both:
             res = self.norm(w / (scale * s_safe) - s * v) / s_safe
