@@ -327,7 +327,7 @@ def test_plot_without_matplotlib(capsys, tmp_path, convnet, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
     status, out, err = run(capsys, str(path), "--plot", str(tmp_path / "p.png"))
     assert status == 2 and out == ""
-    assert err.startswith("specnorm: ") and 'pip install "specnorm[report]"' in err
+    assert err.startswith("specnorm: ") and 'pip install "pyspecnorm[report]"' in err
     assert not (tmp_path / "p.png").exists()
 
 

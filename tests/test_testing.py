@@ -631,4 +631,4 @@ def test_missing_hypothesis_raises_import_error_with_the_install_hint():
         """
     )
     assert result.returncode == 0, result.stderr
-    assert "pip install specnorm[testing]" in result.stdout
+    assert 'pip install "pyspecnorm[testing]"' in result.stdout

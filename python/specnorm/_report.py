@@ -27,6 +27,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from ._api import estimate
+from ._install import install_hint
 from ._validate import check_tol
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Report",
     "ReportError",
     "Skipped",
+    "file_type",
     "format_json",
     "format_table",
     "natural_key",
@@ -47,7 +49,7 @@ __all__ = [
 ]
 
 #: The optional dependencies of the report, as an install hint.
-EXTRA = 'pip install "specnorm[report]"'
+EXTRA = install_hint("report")
 #: The file types the report reads (matched case-insensitively at the end of the name).
 SUFFIXES = (".npy", ".npz", ".mtx", ".mtx.gz", ".mtx.bz2", ".safetensors")
 
@@ -135,12 +137,17 @@ def natural_key(name: str) -> tuple[tuple[int, str, int], ...]:
     return (*key, (-1, name, 0))  # a name that is a prefix of another comes first
 
 
-def _suffix(path: Path) -> str:
-    lower = path.name.lower()
-    for suffix in sorted(SUFFIXES, key=len, reverse=True):
-        if lower.endswith(suffix):
+def file_type(path: str | Path, suffixes: Iterable[str] = SUFFIXES) -> str:
+    """The one of ``suffixes`` that ends the name of ``path`` (case-insensitively, the longest
+    that matches); ReportError ``unknown file type ...`` naming the expected ones if none does.
+    The command line's subcommands that read files share this check and its message."""
+    suffixes = tuple(suffixes)
+    name = Path(path).name
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if name.lower().endswith(suffix):
             return suffix
-    raise ReportError(f"unknown file type {path.name!r}: expected one of {', '.join(SUFFIXES)}")
+    raise ReportError(f"unknown file type {name!r}: expected one of {', '.join(suffixes)}")
+
 
 
 def _one_line(exc: BaseException) -> str:
@@ -198,7 +205,7 @@ def _read_mtx(path: Path) -> list[_Tensor]:
         value = io.mmread(str(path))  # sparse (coordinate) or dense (array); kept as read
     except Exception as exc:
         raise ReportError(f"cannot read {path}: {_one_line(exc)}") from exc
-    name = path.name[: len(path.name) - len(_suffix(path))]
+    name = path.name[: len(path.name) - len(file_type(path))]
     return [_array_tensor(name, value)]
 
 
@@ -245,7 +252,7 @@ def read_tensors(path: str | Path) -> tuple[list[_Tensor], bool]:
     Raises ReportError for a missing or unreadable file or an unknown file type.
     """
     path = Path(path)
-    suffix = _suffix(path)
+    suffix = file_type(path)
     if not path.exists():
         raise ReportError(f"no such file: {path}")
     if not path.is_file():

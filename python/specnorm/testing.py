@@ -14,7 +14,8 @@ This module is for anyone who writes or uses an estimator of the spectral norm
   strategies, for hand-written test cases.
 
 Hypothesis is a dependency of this module only: ``import specnorm`` does not import it.
-Install it with ``pip install specnorm[testing]``.
+Install it with ``pip install "pyspecnorm[testing]"`` (``pip install ".[testing]"`` in a
+source checkout).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from ._install import install_hint
 
 try:
     from hypothesis import (
@@ -45,7 +48,7 @@ try:
 except ImportError as exc:
     raise ImportError(
         "specnorm.testing is built on Hypothesis, which is not installed here; "
-        "install it with: pip install specnorm[testing]"
+        f"install it with: {install_hint('testing')}"
     ) from exc
 
 __all__ = [

@@ -11,9 +11,18 @@ from typing import Any
 
 import array_api_compat
 import numpy as np
-import torch
-from torch import nn
-from torch.nn.utils import parametrize
+
+from ._install import install_hint
+
+try:
+    import torch
+    from torch import nn
+    from torch.nn.utils import parametrize
+except ImportError as exc:
+    raise ImportError(
+        f"specnorm.torch needs PyTorch, which is not installed here; install it with: "
+        f"{install_hint('torch')}"
+    ) from exc
 
 from . import nn as _snn
 

@@ -1,6 +1,6 @@
 """The GPU backend: the array-API methods of :mod:`specnorm.backends.xp` on CuPy arrays.
 
-CuPy is optional (``pip install specnorm[gpu]``) and imported only when this backend is first
+CuPy is optional (``pip install "pyspecnorm[gpu]"``) and imported only when this backend is first
 asked whether it can run, never by ``import specnorm``. The input stays on its device; inside the
 iterations only the scalars of the stopping rule and the small projected problems come back to
 the host (see :mod:`specnorm.backends.xp`).
@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._install import install_hint
 from .xp import XpBackend
 
 NAME = "cupy"
@@ -27,7 +28,8 @@ def _load() -> Any:
         import array_api_compat.cupy as namespace
     except ImportError as exc:
         raise ImportError(
-            f"CuPy is not installed (pip install specnorm[gpu] or a cupy-cudaXXx wheel): {exc}"
+            f"CuPy is not installed ({install_hint('gpu')}, or a cupy-cudaXXx wheel "
+            f"matching your CUDA): {exc}"
         ) from exc
     return namespace
 
