@@ -331,3 +331,122 @@ def test_numpy_matrix_subclass_works_on_every_method(host_backend):
     for method in (*ITERATIVE, "svd"):
         assert host_backend.sigma(m, method, seed=0) == \
             pytest.approx(np.linalg.norm(np.asarray(m), 2))
+
+
+# --- sigma takes v0 as estimate does ----------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(30, 20), (200, 120), (3, 30, 20)])
+@pytest.mark.parametrize("method", ["auto", "lanczos", "power"])
+def test_sigma_with_v0_equals_estimates_sigma(backend, shape, method):
+    a = np.random.default_rng(3).standard_normal(shape)
+    v0 = np.random.default_rng(4).standard_normal(shape[:-2] + shape[-1:])
+    got = backend.sigma(a, method, seed=0, v0=backend.put(v0))
+    want = backend.estimate(a, method, seed=0, v0=v0).sigma
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape", [(30, 20), (200, 120)])
+def test_sigma_starts_from_v0(host_backend, shape):
+    # From the top right singular vector, two products of power iteration give sigma_1; from a
+    # vector orthogonal to it, they stay below the top two's midpoint: v0 is what the run uses.
+    left, _ = np.linalg.qr(np.random.default_rng(5).standard_normal((shape[0], shape[1])))
+    right, _ = np.linalg.qr(np.random.default_rng(6).standard_normal((shape[1], shape[1])))
+    spectrum = np.linspace(1.0, 0.1, shape[1])
+    spectrum[0] = 2.0
+    a = (left * spectrum) @ right.T
+    top = host_backend.sigma(a, "power", v0=right[:, 0], maxiter=2)
+    assert top == pytest.approx(2.0, rel=1e-12)
+    other = host_backend.sigma(a, "power", v0=right[:, 1], maxiter=2)
+    assert other < 1.5
+
+
+@pytest.mark.parametrize("v0, exc, msg", [
+    (np.ones(7), ValueError, "v0 must have shape (20,) to match A's 20 columns, got (7,)"),
+    (np.zeros(20), ValueError, "v0 must be nonzero"),
+    (np.full(20, np.nan), ValueError, "v0 contains NaN or Inf"),
+    (np.ones(20) * 1j, TypeError, "v0 is complex but A is real"),
+    (np.array(["x"] * 20), TypeError, "v0 must be numeric, got dtype <U1"),
+])
+@pytest.mark.parametrize("method", ["auto", "lanczos", "svd"])
+def test_sigma_checks_v0_as_estimate_does(host_backend, a, v0, exc, msg, method):
+    # (30, 20) with "auto" is the small matrix of sigma's lean path on the C++ backend
+    for call in (sn.sigma, sn.estimate):
+        with pytest.raises(exc) as info:
+            call(a, method, v0=v0, backend=host_backend.name)
+        assert str(info.value) == msg
+
+
+# --- masked arrays ----------------------------------------------------------------------------
+
+def _masked_message(name, var=None):
+    var = name if var is None else var
+    return (f"{name} is a NumPy masked array (numpy.ma.MaskedArray) and specnorm would ignore "
+            f"its mask: pass {var}.filled(0) to compute with the masked entries as zeros, or "
+            f"np.asarray({var}) to use the values stored under the mask")
+
+
+@pytest.mark.parametrize("shape", [(30, 20), (200, 120), (3, 30, 20)])
+@pytest.mark.parametrize("method", ["auto", "lanczos", "svd"])
+def test_a_masked_array_is_a_type_error_that_names_the_mask(host_backend, shape, method):
+    data = np.random.default_rng(7).standard_normal(shape)
+    masked = np.ma.masked_greater(data, 1.0)  # masks some entries
+    for call in (sn.sigma, sn.estimate):
+        with pytest.raises(TypeError) as info:
+            call(masked, method, backend=host_backend.name)
+        assert str(info.value) == _masked_message("A")
+    with pytest.raises(TypeError) as info:  # no entry masked: still refused, the type says why
+        sn.sigma(np.ma.masked_array(data), method, backend=host_backend.name)
+    assert str(info.value) == _masked_message("A")
+
+
+def test_masked_arrays_are_refused_by_sigma_many_and_rayleigh_quotient(a):
+    masked = np.ma.masked_less(a, 0.0)
+    with pytest.raises(TypeError) as info:
+        sn.sigma_many([np.eye(3), masked])
+    assert str(info.value) == _masked_message("item 1", "item")
+    with pytest.raises(TypeError) as info:  # two of one shape: the stacked group would drop it
+        sn.sigma_many([a, masked])
+    assert str(info.value) == _masked_message("item 1", "item")
+    with pytest.raises(TypeError) as info:
+        sn.rayleigh_quotient(masked, np.ones(20))
+    assert str(info.value) == _masked_message("A")
+    with pytest.raises(TypeError) as info:
+        sn.rayleigh_quotient(a, np.ma.masked_equal(np.arange(20.0), 3.0))
+    assert str(info.value) == _masked_message("x")
+    with pytest.raises(TypeError) as info:
+        sn.estimate(a, "lanczos", v0=np.ma.masked_equal(np.arange(20.0), 3.0))
+    assert str(info.value) == _masked_message("v0")
+
+
+# --- sigma_many's messages --------------------------------------------------------------------
+
+def test_sigma_many_on_one_matrix_says_it_takes_a_sequence():
+    with pytest.raises(ValueError) as info:
+        sn.sigma_many(np.ones((3, 4)))
+    assert str(info.value) == ("sigma_many takes a sequence of matrices and got a single 2-D "
+                               "ndarray of shape (3, 4): use sigma(A) for one matrix, or "
+                               "sigma_many([A])")
+
+
+def test_sigma_many_names_an_item_that_is_not_a_matrix():
+    with pytest.raises(ValueError) as info:
+        sn.sigma_many([np.eye(2), np.ones(3)])
+    assert str(info.value) == "sigma_many takes 2-D matrices; item 1 has shape (3,)"
+    for stack in (np.ones((2, 3, 3)), np.ones((2, 3, 3)).tolist()):
+        with pytest.raises(ValueError) as info:
+            sn.sigma_many([np.eye(2), stack])
+        assert str(info.value) == ("sigma_many takes 2-D matrices; item 1 is a stack of shape "
+                                   "(2, 3, 3): sigma(item) estimates every matrix of a stack")
+
+
+def test_sigma_many_refuses_v0():
+    with pytest.raises(ValueError) as info:
+        sn.sigma_many([np.eye(2), np.eye(3)], v0=np.ones(2))
+    assert str(info.value) == ("sigma_many takes no v0 (one start vector cannot fit matrices "
+                               "of different shapes); call sigma(A, v0=...) for each matrix")
+
+
+def test_sigma_many_of_a_stack_array_is_its_matrices():
+    stack = np.random.default_rng(8).standard_normal((3, 6, 5))
+    np.testing.assert_array_equal(sn.sigma_many(stack, seed=0),
+                                  sn.sigma_many(list(stack), seed=0))

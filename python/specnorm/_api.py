@@ -24,6 +24,7 @@ from ._validate import (
     check_tol,
     compute_dtype,
     make_rng,
+    reject_masked,
     remaining,
     tol_floor,
 )
@@ -731,14 +732,15 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
 
 
 def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | None = None,
-          seed: Any = None, backend: str = "auto", threads: int | None = None,
+          seed: Any = None, backend: str = "auto", v0: Any = None, threads: int | None = None,
           timeout: float | None = None) -> Any:
     """The spectral norm of A: its largest singular value.
 
-    Takes the parameters of :func:`estimate` and returns its ``sigma``: a float for one matrix,
-    an array of shape ``A.shape[:-2]`` for a stack. The value lies within ``tol * sigma`` of a
-    singular value of A when the method converged, and is never more than rounding above the
-    true spectral norm (it is ``||A v||`` for a unit v).
+    Takes the parameters of :func:`estimate` (``v0`` included, checked alike) and returns its
+    ``sigma``: a float for one matrix, an array of shape ``A.shape[:-2]`` for a stack; for the
+    same arguments, the value equals ``estimate(...).sigma``. The value lies within
+    ``tol * sigma`` of a singular value of A when the method converged, and is never more than
+    rounding above the true spectral norm (it is ``||A v||`` for a unit v).
 
     Examples
     --------
@@ -747,13 +749,13 @@ def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | Non
     3.0
     """
     raw = (_lean_small(A, method, tol, maxiter, seed, backend, threads, False)
-           if timeout is None else None)
+           if v0 is None and timeout is None else None)
     if raw is not None and not _extreme(raw, A):
         if raw[0] == 1:
             raise ValueError(_NOT_FINITE)
         # 0.0 for A = 0 (status 2); never below lower, as in estimate's answer
         return raw[1] if raw[1] >= raw[2] else raw[2]
-    est = estimate(A, method, tol=tol, maxiter=maxiter, seed=seed, backend=backend,
+    est = estimate(A, method, tol=tol, maxiter=maxiter, seed=seed, backend=backend, v0=v0,
                    threads=threads, timeout=timeout)
     return est.sigma
 
@@ -771,18 +773,32 @@ def sigma_many(matrices: Iterable[Any], method: str = "auto", **kw: Any) -> np.n
     threads); the others one by one. Each answer meets ``tol`` as a separate ``sigma`` call
     would; an int ``seed`` makes the whole call reproducible.
 
+    Raises what :func:`sigma` raises, and ValueError for a single 2-D array in place of the
+    sequence, an item that is not 2-D, or a ``v0`` (one start cannot fit matrices of different
+    shapes).
+
     Examples
     --------
     >>> import numpy as np, specnorm
     >>> specnorm.sigma_many([np.eye(3), 2 * np.eye(3), np.ones((2, 5))], seed=0).round(6)
     array([1.      , 2.      , 3.162278])
     """
+    if "v0" in kw:
+        raise ValueError("sigma_many takes no v0 (one start vector cannot fit matrices of "
+                         "different shapes); call sigma(A, v0=...) for each matrix")
+    if getattr(matrices, "ndim", None) == 2:  # its rows would be taken for the matrices
+        raise ValueError(
+            f"sigma_many takes a sequence of matrices and got a single 2-D "
+            f"{type(matrices).__name__} of shape {tuple(matrices.shape)}: use sigma(A) for one "
+            "matrix, or sigma_many([A])")
     items = list(matrices)
     values: list[Any] = [None] * len(items)
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, item in enumerate(items):
-        if isinstance(item, np.ndarray) and item.ndim != 2:
-            raise ValueError(f"sigma_many takes 2-D matrices; item {i} is a stack")
+        reject_masked(item, f"item {i}", "item")
+        ndim = getattr(item, "ndim", None)
+        if isinstance(ndim, int) and ndim != 2:
+            raise ValueError(_not_a_matrix(i, tuple(item.shape)))
         if (isinstance(item, np.ndarray) and item.dtype.kind in "biufc"
                 and item.size <= GROUP_ENTRIES):
             groups.setdefault((item.shape, compute_dtype(item.dtype)), []).append(i)
@@ -797,8 +813,16 @@ def sigma_many(matrices: Iterable[Any], method: str = "auto", **kw: Any) -> np.n
         if values[i] is None:
             values[i] = sigma(item, method, **kw)
             if np.ndim(values[i]) != 0:
-                raise ValueError(f"sigma_many takes 2-D matrices; item {i} is a stack")
+                raise ValueError(_not_a_matrix(i, np.shape(item)))
     return np.asarray(values, dtype=np.float64).reshape(-1)
+
+
+def _not_a_matrix(i: int, shape: tuple[int, ...]) -> str:
+    """sigma_many's message for an item of ``shape`` that is not a 2-D matrix."""
+    if len(shape) > 2:
+        return (f"sigma_many takes 2-D matrices; item {i} is a stack of shape {shape}: "
+                "sigma(item) estimates every matrix of a stack")
+    return f"sigma_many takes 2-D matrices; item {i} has shape {shape}"
 
 
 def rayleigh_quotient(A: Any, x: Any) -> float:
@@ -819,6 +843,7 @@ def rayleigh_quotient(A: Any, x: Any) -> float:
     if a.ndim != 2:
         raise ValueError(f"A must be a 2-D matrix, got shape {tuple(a.shape)}")
     m, n = (int(d) for d in a.shape)
+    reject_masked(x, "x")
     xa = np.asarray(_host_vector(be, x, "x"))
     if xa.dtype.kind not in "biufc":
         raise TypeError(f"x must be numeric, got dtype {xa.dtype}")

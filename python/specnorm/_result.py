@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -10,7 +10,7 @@ import numpy as np
 __all__ = ["Estimate"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Estimate:
     """The answer of :func:`specnorm.estimate`.
 
@@ -43,6 +43,11 @@ class Estimate:
         budget left no room to measure it, 0 for a zero matrix).
     method, backend : str
         What actually ran, after ``"auto"`` was resolved.
+
+    The ``repr`` is a few lines whatever the size of A: the value of every scalar field; for
+    ``u``, ``v`` and every field of a stack, the array's type, shape and dtype (and its device
+    where it is not a NumPy array) instead of its entries, with the smallest and largest
+    ``sigma`` of a stack and how many of its matrices ``converged``.
     """
 
     sigma: Any
@@ -59,3 +64,49 @@ class Estimate:
 
     def __float__(self) -> float:
         return float(self.sigma)
+
+    def __repr__(self) -> str:
+        names = [f.name for f in fields(self) if f.name not in ("u", "v")] + ["u", "v"]
+        parts = [f"{name}={_summary(getattr(self, name), name in _DIGESTED)}" for name in names]
+        return _wrap(f"{type(self).__name__}(", parts, ")")
+
+
+#: The repr's lines are wrapped before this many characters (a longer part has a line of its own).
+_WIDTH = 92
+#: The fields of a stack whose repr adds a digest of the values to the shape and dtype.
+_DIGESTED = ("sigma", "converged")
+
+
+def _summary(x: Any, digest: bool) -> str:
+    """A scalar as Python writes its value; an array as ``<type shape dtype[, digest]>``."""
+    if isinstance(x, np.generic) or (type(x) is np.ndarray and x.ndim == 0):
+        x = x.item()  # np.float64(2.0) is written 2.0
+    if not (hasattr(x, "shape") and hasattr(x, "dtype")):
+        return repr(x)
+    kind = type(x)
+    package = kind.__module__.split(".")[0]
+    text = f"<{kind.__name__ if package == 'numpy' else f'{package}.{kind.__name__}'}"
+    text += f" {tuple(int(d) for d in x.shape)} {x.dtype}"
+    if package != "numpy" and hasattr(x, "device"):
+        text += f" on {x.device}"
+    if digest and int(np.prod(x.shape)) > 0:
+        if str(x.dtype) == "bool":
+            text += f", {int(x.sum())} of {int(np.prod(x.shape))} True"
+        else:
+            text += f", min {float(x.min()):.6g}, max {float(x.max()):.6g}"
+    return text + ">"
+
+
+def _wrap(head: str, parts: list[str], tail: str) -> str:
+    """``head`` + the parts joined by ", " + ``tail``, in lines shorter than _WIDTH where the
+    parts allow, the later lines indented to the first part."""
+    lines, line = [], head
+    for i, part in enumerate(parts):
+        piece = part + ("," if i + 1 < len(parts) else tail)
+        if line != head and len(line) + 1 + len(piece) > _WIDTH:
+            lines.append(line)
+            line = " " * len(head) + piece
+        else:
+            line += ("" if line == head else " ") + piece
+    lines.append(line)
+    return "\n".join(lines)

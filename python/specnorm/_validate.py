@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "core_view",
     "make_rng",
     "namespace_dtype",
+    "reject_masked",
 ]
 
 METHODS = ("auto", "power", "lanczos", "rayleigh", "svd")
@@ -47,9 +49,24 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
     )
 
 
+def reject_masked(a: Any, name: str = "A", var: str | None = None) -> None:
+    """Raise TypeError if ``a`` is a NumPy masked array: its mask would be lost in the
+    conversion to a plain array, and the masked entries computed with as if unmasked. The
+    message calls it ``name`` and its suggestions ``var`` (default: ``name``)."""
+    ma = sys.modules.get("numpy.ma")  # not imported: nothing can be a masked array
+    if ma is not None and isinstance(a, ma.MaskedArray):
+        var = name if var is None else var
+        raise TypeError(
+            f"{name} is a NumPy masked array (numpy.ma.MaskedArray) and specnorm would ignore "
+            f"its mask: pass {var}.filled(0) to compute with the masked entries as zeros, or "
+            f"np.asarray({var}) to use the values stored under the mask"
+        )
+
+
 def as_matrix(a: Any, name: str = "A") -> np.ndarray:
     """A NumPy array of at least 2 dimensions in its compute dtype; never the caller's buffer
     modified (a conversion makes a new array, a matching one is returned as is)."""
+    reject_masked(a, name)
     if isinstance(a, np.ndarray):
         arr = np.asarray(a)  # a plain ndarray view of subclasses such as numpy.matrix
     else:
@@ -157,6 +174,7 @@ def check_threads(threads: Any) -> int:
 def check_starts(v0: Any, batch: tuple[int, ...], n: int, dtype: np.dtype) -> np.ndarray:
     """Start vectors for a stack: shape (*batch, n), finite, each nonzero, in the compute dtype
     (a fresh C-ordered array)."""
+    reject_masked(v0, "v0")
     arr = np.asarray(v0)
     if arr.dtype.kind not in "biufc":
         raise TypeError(f"v0 must be numeric, got dtype {arr.dtype}")
@@ -231,6 +249,7 @@ def make_rng(seed: Any) -> np.random.Generator:
 def check_start(v0: Any, n: int, dtype: np.dtype, name: str = "v0",
                 nonzero: bool = True) -> np.ndarray:
     """A finite (and nonzero) vector of length n, in the compute dtype (a fresh array)."""
+    reject_masked(v0, name)
     arr = np.asarray(v0)
     if arr.dtype.kind not in "biufc":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")

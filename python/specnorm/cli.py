@@ -1,6 +1,6 @@
-"""The command line: ``specnorm sigma FILE.npy``, ``specnorm demo`` (also what
-``python -m specnorm`` runs without a command), ``specnorm backends`` and ``specnorm report
-FILE`` (every weight of a checkpoint; the work is in :mod:`specnorm._report`)."""
+"""The command line: ``specnorm sigma FILE`` (a .npy or Matrix Market file), ``specnorm demo``
+(also what ``python -m specnorm`` runs without a command), ``specnorm backends`` and
+``specnorm report FILE`` (every weight of a checkpoint; the work is in :mod:`specnorm._report`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,27 +33,84 @@ def demo_matrices(seed: int = 0) -> dict[str, np.ndarray]:
     return {"gaussian 600x400": easy, "tiny gap 600x400": hard}
 
 
+#: The files ``specnorm sigma`` reads: one matrix or one stack of matrices (read as
+#: ``specnorm report`` reads them). The report's other types hold checkpoints of named tensors.
+SIGMA_SUFFIXES = (".npy", ".mtx", ".mtx.gz", ".mtx.bz2")
+
+
+def _read_matrix(path: str) -> Any:
+    """The matrix in ``path`` as the report reads it (``.value``: an array or a SciPy sparse
+    matrix; ``.name``: the file name without its type); ReportError with the report's message
+    for a missing, unknown or unreadable file."""
+    from . import _report
+
+    checkpoints = tuple(s for s in _report.SUFFIXES if s not in SIGMA_SUFFIXES)
+    name = Path(path).name
+    if name.lower().endswith(checkpoints):
+        raise _report.ReportError(
+            f"{name!r} is a checkpoint of named tensors: specnorm sigma reads one matrix or "
+            f"stack ({', '.join(SIGMA_SUFFIXES)}); specnorm report {path} estimates each weight")
+    _report.file_type(path, SIGMA_SUFFIXES)
+    (tensor,), _ = _report.read_tensors(path)
+    return tensor
+
+
+def _check_table(name: str, data: Any, est: Any) -> str:
+    """Per matrix: sigma, the exact value (float64 or complex128 SVD), the relative error, the
+    bracket (6 digits, rounded outwards so that it still holds), its confidence and the
+    products; a stack's matrices are named ``name[i, j]``."""
+    from ._report import _num, _round_sig
+
+    dense = data.toarray() if hasattr(data, "toarray") else np.asarray(data)
+    wide = dense.astype(np.complex128 if np.iscomplexobj(dense) else np.float64)
+    batch = wide.shape[:-2]
+    exact = (np.linalg.svd(wide, compute_uv=False)[..., 0] if wide.size
+             else np.zeros(batch))
+    header = ("matrix", "sigma", "exact (SVD)", "rel. error", "bracket [lower, upper]",
+              "confidence", "iterations")
+    rows = []
+    for idx in np.ndindex(*batch):
+        sig, ex = float(np.asarray(est.sigma)[idx]), float(exact[idx])
+        lo = _round_sig(float(np.asarray(est.lower)[idx]), 6, up=False)
+        hi = _round_sig(float(np.asarray(est.upper)[idx]), 6, up=True)
+        done = bool(np.asarray(est.converged)[idx])
+        rows.append((f"{name}[{', '.join(str(i) for i in idx)}]" if idx else name,
+                     f"{sig:.17g}", f"{ex:.17g}", f"{abs(sig - ex) / (ex if ex > 0 else 1.0):.2e}",
+                     f"[{_num(lo, '.6g')}, {_num(hi, '.6g')}]",
+                     f"{float(np.asarray(est.confidence)[idx]):.4g}",
+                     f"{int(np.asarray(est.iterations)[idx])}{'' if done else '*'}"))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(header)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) if i in (0, 4) else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    out = [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+    if not np.all(np.asarray(est.converged)):
+        out.append("* not converged within the iteration budget: sigma is approximate, "
+                   "the bracket still holds")
+    out.append(f"method: {est.method}, backend: {est.backend}")
+    return "\n".join(out)
+
+
 def _cmd_sigma(args: argparse.Namespace) -> int:
+    from ._report import ReportError
+
     try:
-        data = np.load(args.file, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        print(f"specnorm: cannot read {args.file}: {exc}", file=sys.stderr)
+        matrix = _read_matrix(args.file)
+    except ReportError as exc:
+        print(f"specnorm: {exc}", file=sys.stderr)
         return 2
-    est = estimate(data, args.method, tol=args.tol, seed=args.seed, backend=args.backend)
-    if np.ndim(est.sigma) == 0:
+    est = estimate(matrix.value, args.method, tol=args.tol, seed=args.seed,
+                   backend=args.backend)
+    if args.check:
+        print(_check_table(matrix.name, matrix.value, est))
+    elif np.ndim(est.sigma) == 0:
         print(f"{float(est.sigma):.17g}")
     else:
         for idx in np.ndindex(*np.shape(est.sigma)):
             print(f"{idx} {float(est.sigma[idx]):.17g}")
-    if args.check:
-        exact = np.linalg.svd(np.asarray(data, dtype=np.complex128 if np.iscomplexobj(data)
-                                         else np.float64), compute_uv=False)[..., 0] \
-            if data.size else np.zeros(np.shape(data)[:-2])
-        err = np.abs(np.asarray(est.sigma) - exact) / np.where(exact > 0, exact, 1.0)
-        print(f"svd {np.array2string(np.asarray(exact), precision=17)}")
-        print(f"relative error {np.array2string(np.asarray(err), precision=3)}")
-        print(f"converged {est.converged}, iterations {est.iterations}, "
-              f"bracket [{est.lower}, {est.upper}] (confidence {est.confidence})")
     return 0
 
 
@@ -110,29 +169,42 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compute_options(parser: argparse.ArgumentParser, method: bool) -> None:
+    """The options of the subcommands that compute, with the defaults of specnorm.estimate."""
+    if method:
+        parser.add_argument("--method", default="auto", choices=METHODS,
+                            help="the algorithm; auto chooses by the matrix's size "
+                                 "(default: %(default)s)")
+    parser.add_argument("--tol", type=float, default=1e-6,
+                        help="the relative accuracy asked for, 0 < TOL < 1 "
+                             "(default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random start vector (default: %(default)s)")
+    parser.add_argument("--backend", default="auto", choices=("auto", *BACKENDS),
+                        help="where to compute; auto honours SPECNORM_BACKEND "
+                             "(default: %(default)s)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog="specnorm", description="The spectral norm (largest singular value) of a matrix.")
     sub = parser.add_subparsers(dest="command")
-    choices = ("auto", *BACKENDS)
 
-    p_sigma = sub.add_parser("sigma", help="print the spectral norm of the matrix in a .npy file")
-    p_sigma.add_argument("file", help="a .npy file holding a 2-D array (or a stack)")
-    p_sigma.add_argument("--method", default="auto", choices=METHODS)
-    p_sigma.add_argument("--tol", type=float, default=1e-6, help="relative accuracy (0, 1)")
-    p_sigma.add_argument("--seed", type=int, default=0, help="seed of the random start")
+    p_sigma = sub.add_parser(
+        "sigma", help="print the spectral norm of the matrix in a .npy or .mtx file",
+        description="Print the spectral norm of the matrix (or of every matrix of a stack) in "
+                    "a .npy or Matrix Market (.mtx, .mtx.gz, .mtx.bz2) file.")
+    p_sigma.add_argument("file", help="a .npy file holding a 2-D array or a stack (..., m, n), "
+                                      "or a Matrix Market file")
+    _compute_options(p_sigma, method=True)
     p_sigma.add_argument("--check", action="store_true",
-                         help="also print the exact SVD value and the relative error")
-    p_sigma.add_argument("--backend", default="auto", choices=choices,
-                         help="where to compute (default: auto, or SPECNORM_BACKEND)")
+                         help="print a table instead: per matrix sigma, the exact value from "
+                              "the SVD, the relative error, the bracket and the products")
     p_sigma.set_defaults(run=_cmd_sigma)
 
     p_demo = sub.add_parser("demo", help="run every method on built-in example matrices")
-    p_demo.add_argument("--tol", type=float, default=1e-6)
-    p_demo.add_argument("--seed", type=int, default=0)
-    p_demo.add_argument("--backend", default="auto", choices=choices,
-                        help="where to compute (default: auto, or SPECNORM_BACKEND)")
+    _compute_options(p_demo, method=False)
     p_demo.set_defaults(run=_cmd_demo)
 
     p_backends = sub.add_parser("backends", help="list the backends and whether they can run")
@@ -146,11 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "product bound over the layers.")
     p_report.add_argument("file", help="a .npy, .npz, .mtx (.mtx.gz, .mtx.bz2) or "
                                        ".safetensors file")
-    p_report.add_argument("--method", default="auto", choices=METHODS)
-    p_report.add_argument("--tol", type=float, default=1e-6, help="relative accuracy (0, 1)")
-    p_report.add_argument("--seed", type=int, default=0, help="seed of the random start")
-    p_report.add_argument("--backend", default="auto", choices=choices,
-                          help="where to compute (default: auto, or SPECNORM_BACKEND)")
+    _compute_options(p_report, method=True)
     p_report.add_argument("--json", action="store_true",
                           help="print one JSON object instead of the table")
     p_report.add_argument("--plot", metavar="OUT.png", default=None,
