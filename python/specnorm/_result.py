@@ -86,14 +86,24 @@ def _summary(x: Any, digest: bool) -> str:
     kind = type(x)
     package = kind.__module__.split(".")[0]
     text = f"<{kind.__name__ if package == 'numpy' else f'{package}.{kind.__name__}'}"
-    text += f" {tuple(int(d) for d in x.shape)} {x.dtype}"
+    dtype = str(x.dtype).rsplit(".", 1)[-1]  # "float64" also for dtypes named "pkg.float64"
+    text += f" {tuple(int(d) for d in x.shape)} {dtype}"
     if package != "numpy" and hasattr(x, "device"):
-        text += f" on {x.device}"
-    if digest and int(np.prod(x.shape)) > 0:
-        if str(x.dtype) == "bool":
-            text += f", {int(x.sum())} of {int(np.prod(x.shape))} True"
+        device = x.device
+        text += f" on device {device.id}" if isinstance(getattr(device, "id", None), int) \
+            else f" on {device}"
+    count = int(np.prod(x.shape))
+    if digest and count > 0:
+        if isinstance(x, np.ndarray):
+            xp: Any = np
         else:
-            text += f", min {float(x.min()):.6g}, max {float(x.max()):.6g}"
+            from array_api_compat import array_namespace
+
+            xp = array_namespace(x)
+        if x.dtype == xp.bool:
+            text += f", {int(xp.sum(xp.astype(x, xp.int64)))} of {count} True"
+        else:
+            text += f", min {float(xp.min(x)):.6g}, max {float(xp.max(x)):.6g}"
     return text + ">"
 
 
