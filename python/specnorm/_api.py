@@ -693,7 +693,8 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
         the float64 range; ``tol``, ``maxiter``, ``method``, ``backend``, ``seed``, ``v0``,
         ``threads`` or ``timeout`` is invalid.
     TypeError
-        A has a non-numeric dtype.
+        A has a non-numeric dtype, or A or ``v0`` is a NumPy masked array (whose mask would be
+        ignored; ``A.filled(0)`` or ``np.asarray(A)`` says which values to use).
     RuntimeError
         The requested backend is not usable here.
 
@@ -773,9 +774,9 @@ def sigma_many(matrices: Iterable[Any], method: str = "auto", **kw: Any) -> np.n
     threads); the others one by one. Each answer meets ``tol`` as a separate ``sigma`` call
     would; an int ``seed`` makes the whole call reproducible.
 
-    Raises what :func:`sigma` raises, and ValueError for a single 2-D array in place of the
+    Raises what :func:`sigma` raises, ValueError for a single 2-D array in place of the
     sequence, an item that is not 2-D, or a ``v0`` (one start cannot fit matrices of different
-    shapes).
+    shapes), and TypeError for an item that is a NumPy masked array.
 
     Examples
     --------
@@ -837,6 +838,8 @@ def rayleigh_quotient(A: Any, x: Any) -> float:
     ------
     ValueError
         A is not 2-D, A or x contains NaN or Inf, x has the wrong shape or is zero.
+    TypeError
+        A or x is not numeric, or is a NumPy masked array.
     """
     be = _backends.resolve("auto", A)
     a = be.as_matrix(A)
