@@ -210,7 +210,7 @@ class PageRun:
 
     def __init__(self, page: pathlib.Path):
         self.page = page
-        self.blocks = [b for b in BLOCKS if b.page == page]
+        self.blocks = [b for b in parse(page)[0] if b.lang in RUN]
         self.namespace: dict = {"__name__": "__docs__"}
         self.results: list[tuple[str, str]] = []  # (outcome, message) per block run so far
         self.tmp = tempfile.TemporaryDirectory(prefix="specnorm-docs-")
@@ -329,9 +329,10 @@ def test_markers_are_known_and_placed_on_run_blocks():
     assert not problems, "\n".join(problems)
 
 
-def test_optional_imports_are_declared():
+def undeclared_imports(blocks: list[Block]) -> list[str]:
+    """The imports of optional packages that a block's ``requires`` marker does not name."""
     undeclared = []
-    for block in BLOCKS:
+    for block in blocks:
         if block.lang == "console" or block.not_run:
             continue
         for module in sorted(imported_modules(block)):
@@ -339,7 +340,23 @@ def test_optional_imports_are_declared():
             if lacking:
                 undeclared.append(f"{block.where} imports {module} without "
                                   f"<!-- requires: {', '.join(sorted(lacking))} -->")
+    return undeclared
+
+
+def test_optional_imports_are_declared():
+    undeclared = undeclared_imports(BLOCKS)
     assert not undeclared, "\n".join(undeclared)
+
+
+def test_an_undeclared_optional_import_is_found(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("<!-- requires: dask -->\n```python\nfrom dask.distributed import Client\n```"
+                    "\n\n```pycon\n>>> import numpy, cupyx.scipy.sparse\n```\n\n"
+                    "<!-- requires: scipy -->\n```pycon\n>>> import scipy.sparse\n```\n",
+                    encoding="utf-8")
+    found = undeclared_imports(parse(page)[0])
+    assert found == ["page.md:2 imports dask.distributed without <!-- requires: distributed -->",
+                     "page.md:6 imports cupyx.scipy.sparse without <!-- requires: cupy -->"]
 
 
 def test_blocks_not_run_are_the_counted_ones():
@@ -354,3 +371,81 @@ def test_blocks_not_run_are_the_counted_ones():
 def test_docstring_examples_run(module):
     failures, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert attempted > 0 and failures == 0
+
+
+SELF_TEST_PAGE = """\
+```pycon
+>>> x = 1 + 1
+>>> x
+2
+```
+
+```pycon
+>>> x + 1
+4
+```
+
+```python
+print("printed", x)
+```
+
+Prose between a script and its output.
+
+<!-- output -->
+```text
+shown 2
+```
+
+<!-- requires: zarr -->
+```pycon
+>>> y = 5
+```
+
+```console
+$ python -c "print(6)" > six.txt
+$ python -c "print(open('six.txt').read().strip())"
+6
+```
+
+```console
+$ python -c "import sys; sys.exit(3)"
+```
+
+<!-- slow: deferred -->
+```pycon
+>>> x = 100
+```
+
+```pycon
+>>> x
+2
+```
+"""
+
+
+def test_the_runner_fails_wrong_output_and_skips_what_is_missing(tmp_path, monkeypatch):
+    page = tmp_path / "page.md"
+    page.write_text(SELF_TEST_PAGE, encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "missing",
+                        lambda name: f"{name}, which is not installed" if name == "zarr" else None)
+    run = PageRun(page)
+    try:
+        outcomes = [run.result(block)[0] for block in run.blocks[:-2]]
+        # The slow block before the last one has not run for the last one's sake.
+        last = run.result(run.blocks[-1])[0]
+    finally:
+        run.tmp.cleanup()
+    assert outcomes == ["pass", "fail", "fail", "skip", "pass", "fail"]
+    assert last == "pass"
+    assert "shown 2" in run.results[2][1] and "printed 2" in run.results[2][1]
+
+
+def test_misplaced_and_unknown_markers_are_reported(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("<!-- require: scipy -->\n```python\npass\n```\n\n<!-- not-run: x -->\n"
+                    "Prose.\n\n<!-- requires: sympy -->\n```python\npass\n```\n",
+                    encoding="utf-8")
+    problems = parse(page)[1]
+    assert any("unknown marker 'require'" in p for p in problems)
+    assert any("right before a fence" in p for p in problems)
+    assert any("['sympy']" in p for p in problems)
