@@ -189,3 +189,51 @@ def test_every_option_has_help_and_shows_its_default(capsys, monkeypatch, comman
 def test_a_bad_tol_is_one_line_with_status_2(capsys, files):
     status, out, err = run(capsys, "sigma", "A.npy", "--tol", "2")
     assert (status, out, err) == (2, "", "specnorm: tol must lie in (0, 1), got 2.0\n")
+
+
+# --- files named .npy that are not NumPy arrays of numbers -------------------------------------
+
+@pytest.mark.parametrize("command", ["sigma", "report"])
+def test_a_text_file_named_npy_is_said_not_to_be_a_npy_file(capsys, files, command):
+    (files / "x.npy").write_text("1 2\n3 4\n")
+    status, out, err = run(capsys, command, "x.npy")
+    assert (status, out) == (2, "")
+    assert err == ("specnorm: cannot read x.npy: not a NumPy .npy file (it does not start "
+                   "with the .npy signature \\x93NUMPY)\n")
+    assert "pickle" not in err
+
+
+@pytest.mark.parametrize("command", ["sigma", "report"])
+def test_a_zip_archive_named_npy_is_said_to_be_an_archive(capsys, files, command):
+    np.savez(files / "w.npz", w=np.eye(3))
+    (files / "w.npz").rename(files / "w.npy")
+    status, out, err = run(capsys, command, "w.npy")
+    assert (status, out) == (2, "")
+    assert err == ("specnorm: cannot read w.npy: not a NumPy .npy file but a zip archive "
+                   "(a .npz checkpoint named .npy?)\n")
+
+
+@pytest.mark.parametrize("command", ["sigma", "report"])
+@pytest.mark.parametrize("dtype", [object, [("a", "f8"), ("b", "O")]],
+                         ids=["object", "record-with-object"])
+def test_an_object_array_is_refused_without_loading_its_pickle(capsys, files, command, dtype,
+                                                               monkeypatch):
+    np.save(files / "objects.npy", np.zeros((2, 2), dtype=dtype), allow_pickle=True)
+    loads = []
+    monkeypatch.setattr("pickle.load", lambda *a, **k: loads.append(a))
+    status, out, err = run(capsys, command, "objects.npy")
+    assert (status, out) == (2, "")
+    assert err.startswith("specnorm: cannot read objects.npy: it holds an array of Python "
+                          f"objects (dtype {np.dtype(dtype)}), not numbers; ")
+    assert "never loads" in err and "\n" not in err.rstrip("\n")
+    assert loads == []
+
+
+def test_a_npy_file_of_numbers_is_still_read_after_the_signature_check(capsys, files):
+    for version in [(1, 0), (2, 0)]:
+        a = np.arange(6.0).reshape(2, 3)
+        with open(files / "v.npy", "wb") as fp:
+            np.lib.format.write_array(fp, a, version=version)
+        status, out, err = run(capsys, "sigma", "v.npy", "--method", "svd")
+        assert status == 0, err
+        assert float(out) == pytest.approx(np.linalg.svd(a, compute_uv=False)[0], rel=1e-12)

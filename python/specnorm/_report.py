@@ -170,15 +170,46 @@ def _array_tensor(name: str, value: Any) -> _Tensor:
     return _Tensor(name, tuple(int(d) for d in value.shape), str(value.dtype), value)
 
 
+#: The first bytes of every NumPy ``.npy`` file, and of every zip archive (``.npz``).
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _npy_dtype(fp: Any) -> np.dtype | None:
+    """The dtype in the header of the ``.npy`` file open at its start in ``fp``; None where the
+    header cannot be parsed (``numpy.load`` then names the problem)."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fp)
+        # Versions 2.0 and 3.0 differ only in the header's text encoding.
+        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        return read(fp)[2]
+    except Exception:
+        return None
+
+
 def _read_npy(path: Path) -> list[_Tensor]:
+    try:
+        with path.open("rb") as fp:
+            start = fp.read(len(_NPY_MAGIC))
+            fp.seek(0)
+            dtype = _npy_dtype(fp) if start == _NPY_MAGIC else None
+    except OSError as exc:
+        raise ReportError(f"cannot read {path}: {_one_line(exc)}") from exc
+    if start.startswith(_ZIP_MAGIC):
+        raise ReportError(f"cannot read {path}: not a NumPy .npy file but a zip archive "
+                          "(a .npz checkpoint named .npy?)")
+    if start != _NPY_MAGIC:
+        raise ReportError(f"cannot read {path}: not a NumPy .npy file (it does not start with "
+                          "the .npy signature \\x93NUMPY)")
+    if dtype is not None and dtype.hasobject:
+        raise ReportError(f"cannot read {path}: it holds an array of Python objects "
+                          f"(dtype {dtype}), not numbers; such arrays are stored as pickles, "
+                          "which specnorm never loads (they can run code)")
     try:
         value = np.load(path, allow_pickle=False)
     except Exception as exc:
         raise ReportError(f"cannot read {path}: {_one_line(exc)}") from exc
-    if not isinstance(value, np.ndarray):  # a .npz archive named .npy
-        if hasattr(value, "close"):
-            value.close()
-        raise ReportError(f"cannot read {path}: not a .npy file (a .npz archive?)")
     return [_array_tensor(path.stem, value)]
 
 
