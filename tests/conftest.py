@@ -130,3 +130,47 @@ def host_backend(request) -> Runner:
     if not usable:
         pytest.skip(f"backend {request.param} is not usable here: {reason}")
     return Runner(request.param)
+
+
+# --- the quick run --------------------------------------------------------------------------
+# `pytest -m "not slow"` is the quick run (a few minutes on 2 cores); CI runs everything. Whole
+# tests that take long carry @pytest.mark.slow. For parametrized tests whose cases differ a lot in
+# cost (power iteration on a tiny gap in the pure-Python engines, complex column-major matrices,
+# Hypothesis-driven checks on the array_api_strict stand-in), the long cases are named here by a
+# part of their id: the quick run keeps the other cases, so every test still runs in it.
+SLOW_CASES: dict[str, tuple[str, ...]] = {
+    "test_hard_spectra_on_every_method_and_dtype": ("tiny-gap-power",),
+    "test_column_major_matrices_give_pairs_of_a": ("complex", "rayleigh"),
+    "test_specnorm_passes_the_users_estimator_check": ("power", "array_api_strict", "numpy-"),
+    "test_norm_inequalities_hold": ("numpy-power",),
+    "test_the_core_releases_the_gil": ("8",),
+    "test_the_gil_check_fails_where_the_gil_is_held": ("8",),
+    "test_each_matrix_stops_on_its_own": ("array_api_strict",),
+    "test_cpp_and_numpy_agree": ("power-complex",),
+    "test_agrees_with_numpy": ("complex", "float32"),
+    "test_bracket_tightens_with_a_random_start": ("numpy", "array_api_strict-power"),
+    "test_the_budget_counts_every_product": ("lanczos-3", "power-40", "lanczos-1"),
+    "test_lanczos_restarts_keep_the_answer_on_hard_spectra": ("shape0-2-", "shape0-3-complex64"),
+    "test_sigma_of_adjoint_equals_sigma": ("numpy-power",),
+    "test_sigma_agrees_with_known_spectrum": ("array_api_strict-power",),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the cases of SLOW_CASES slow; an entry that no longer names a collected test, or
+    that would leave a test without a quick case, is an error (the table must follow the tests)."""
+    seen: dict[str, list[bool]] = {}
+    for item in items:
+        parts = SLOW_CASES.get(getattr(item, "originalname", item.name))
+        if parts is None:
+            continue
+        callspec = getattr(item, "callspec", None)
+        slow = callspec is not None and any(part in callspec.id for part in parts)
+        if slow:
+            item.add_marker(pytest.mark.slow)
+        seen.setdefault(item.originalname, []).append(slow)
+    for name, marks in seen.items():
+        if not any(marks) or all(marks):
+            raise pytest.UsageError(
+                f"conftest.SLOW_CASES[{name!r}] marks {sum(marks)} of {len(marks)} cases slow: "
+                "it must name some cases of the test, not none or all")

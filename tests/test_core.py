@@ -274,6 +274,7 @@ def test_warm_start_converges_at_once(backend, method):
     assert again.sigma == pytest.approx(first.sigma, rel=1e-8)
 
 
+@pytest.mark.slow
 def test_lanczos_needs_far_fewer_products_than_power_on_a_small_gap(backend):
     s = np.concatenate([[1.0, 0.99], np.linspace(0.9, 0.1, 198)])
     a = matrix_with_spectrum(s, (300, 200), seed=3)

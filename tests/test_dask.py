@@ -133,6 +133,7 @@ def test_bad_input():
         sn.estimate(good, v0=np.ones(3))
 
 
+@pytest.mark.slow
 def test_distributed_local_cluster(matrix):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

@@ -50,6 +50,7 @@ def run(threads: int) -> list[str]:
     return done.stdout.split()
 
 
+@pytest.mark.slow
 def test_same_seed_same_bits_across_runs_and_thread_counts():
     pytest.importorskip("scipy")
     one = run(1)

@@ -51,6 +51,7 @@ def test_column_major_matrices_give_pairs_of_a(method, dtype, shape):
         assert est.sigma == pytest.approx(3.0, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_column_views_and_stacks_of_column_major_matrices():
     a = matrix_with_spectrum(SPECTRUM, (300, 400), dtype=np.complex128, seed=5)
     big = np.zeros((600, 450), dtype=a.dtype, order="F")

@@ -48,6 +48,7 @@ def test_timeout_returns_the_best_estimate_so_far(backend, hard, timeout):
     check_best_so_far(est, timeout, time.perf_counter() - start)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["lanczos", "rayleigh"])
 def test_timeout_on_the_other_methods(host_backend, method):
     # A deadline shorter than the run: a matrix large enough that reaching tol takes longer.

@@ -37,6 +37,7 @@ def open_ro(path):
     return np.memmap(path, dtype=np.float64, mode="r", shape=(ROWS, COLS))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "tol"), [("auto", 1e-8), ("power", 1e-3), ("rayleigh", 1e-8)])
 def test_no_copy_of_the_matrix(memmap_file, method, tol):
     path, sigma = memmap_file
@@ -52,6 +53,7 @@ def test_no_copy_of_the_matrix(memmap_file, method, tol):
     assert peak < a.nbytes / 20
 
 
+@pytest.mark.slow
 def test_dask_over_a_memmap_keeps_a_few_chunks(memmap_file):
     da = pytest.importorskip("dask.array")
     path, sigma = memmap_file
@@ -108,6 +110,7 @@ def test_runs_with_less_memory_than_the_file(memmap_file):
     assert abs(float(done.stdout.strip()) - sigma) <= 1e-7 * sigma
 
 
+@pytest.mark.slow
 def test_memmap_is_not_modified(memmap_file):
     path, _ = memmap_file
     a = open_ro(path)

@@ -498,6 +498,7 @@ def test_rtol_per_dtype_applies_to_that_dtype_only():
         snt.check_norm_estimator(high, dtypes=[np.float64, np.float32], rtol={np.float64: 1e-2})
 
 
+@pytest.mark.slow
 def test_specnorm_sigma_passes_the_check():
     specnorm = pytest.importorskip("specnorm")
     if not hasattr(specnorm, "sigma"):
