@@ -472,6 +472,46 @@ def test_check_ignores_the_callers_profile_and_writes_no_database(tmp_path, monk
     assert not (tmp_path / ".hypothesis").exists()
 
 
+def draws_of_both_checks(seed: int) -> tuple[list[bytes], list[bytes], float]:
+    """Every matrix check_norm_estimator gives the estimator, every point check_lipschitz_bound
+    evaluates, and the ratio it returns, for one seed."""
+    matrices_given: list[bytes] = []
+    points: list[bytes] = []
+
+    def recording_norm(a):
+        matrices_given.append(repr((a.shape, a.dtype.str)).encode() + a.tobytes())
+        return np.linalg.norm(a, 2)
+
+    def recording_map(x):
+        points.append(x.tobytes())
+        return LINEAR_MAP @ x
+
+    snt.check_norm_estimator(recording_norm, dtypes=[np.float64], max_examples=30, seed=seed)
+    ratio = snt.check_lipschitz_bound(recording_map, 3.0, input_shape=(4,), seed=seed)
+    return matrices_given, points, ratio
+
+
+def test_same_seed_draws_the_same_examples_whatever_was_imported_before(tmp_path):
+    # Hypothesis may draw literals found in the source of the modules loaded at the time of a
+    # run (outside site-packages and the standard library). A module full of literals that
+    # the checkers' draws could take, imported between two runs, must change nothing.
+    before = draws_of_both_checks(seed=3)
+    floats = [round(-1.99 + 0.0099 * k, 6) for k in range(400)]  # log scales in [-2, 2]
+    ints = [1_000 + 10_007 * k for k in range(400)]  # seeds in [0, 2**32 - 1]
+    name = "specnorm_literal_rich_module"
+    (tmp_path / f"{name}.py").write_text(f"FLOATS = {floats!r}\nINTS = {ints!r}\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        __import__(name)
+        after = draws_of_both_checks(seed=3)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop(name, None)
+    assert len(after[0]) == len(before[0]) and after[0] == before[0]
+    assert len(after[1]) == len(before[1]) and after[1] == before[1]
+    assert after[2] == before[2]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -688,6 +690,53 @@ def _local_settings(max_examples: int, phases: Sequence[Phase]) -> settings:
     return settings(**options)
 
 
+# Hypothesis 6.131 and later sometimes draw, instead of a random value, a literal found in
+# the source of the "local" modules loaded at the time (those outside site-packages and the
+# standard library: the caller's script, the caller's package, this package in a source
+# checkout). Which examples a seed draws then depends on the caller's source code and on
+# what had been imported by the time of the run, so the same seed gave different results in
+# different scripts and, within one process, before and after a local module was imported.
+# During a run of ours that pool is empty: the examples depend on the seed and the versions of
+# Hypothesis and NumPy only. The pool's filtered views are cached under a key that does not
+# name the pool, so the cache is swapped for one that only ever sees the empty pool.
+try:
+    from hypothesis.internal.cache import LRUCache as _LRUCache
+    from hypothesis.internal.conjecture import providers as _providers
+    from hypothesis.internal.constants_ast import Constants as _Constants
+except ImportError:  # a Hypothesis without the feature: nothing to hold fixed
+    _providers = None
+
+_POOL_LOCK = threading.Lock()
+_pool_state: dict[str, Any] = {"depth": 0, "saved": None, "cache": None}
+
+
+@contextmanager
+def _no_local_constants() -> Iterator[None]:
+    """Within the block, Hypothesis draws no literals from the source of loaded modules."""
+    if _providers is None or not (
+        hasattr(_providers, "_get_local_constants") and hasattr(_providers, "CONSTANTS_CACHE")
+    ):
+        yield
+        return
+    with _POOL_LOCK:
+        if _pool_state["depth"] == 0:
+            if _pool_state["cache"] is None:
+                _pool_state["cache"] = _LRUCache(1024)
+            empty = _Constants()
+            _pool_state["saved"] = (_providers._get_local_constants, _providers.CONSTANTS_CACHE)
+            _providers._get_local_constants = lambda: empty
+            _providers.CONSTANTS_CACHE = _pool_state["cache"]
+        _pool_state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _POOL_LOCK:
+            _pool_state["depth"] -= 1
+            if _pool_state["depth"] == 0:
+                _providers._get_local_constants, _providers.CONSTANTS_CACHE = _pool_state["saved"]
+                _pool_state["saved"] = None
+
+
 def _check_run_arguments(max_examples: int, seed: int) -> None:
     if isinstance(max_examples, bool) or not isinstance(max_examples, (int, np.integer)):
         raise TypeError(f"max_examples must be an int, not {max_examples!r}")
@@ -916,8 +965,11 @@ def check_norm_estimator(
     5. is the same for the adjoint: ``estimator(A^H)`` (passed as a strided view) is within
        ``2 * rtol * sigma`` of ``estimator(A)``.
 
-    The run is deterministic for a given `seed`, does not depend on or change the caller's
-    Hypothesis settings profile, and writes no example database.
+    The matrices drawn depend only on `seed`, the dtypes, `max_examples` and the versions of
+    Hypothesis and NumPy (and, once the estimator fails, on its answers, which steer the
+    shrinking): not on the caller's Hypothesis settings profile, which the run leaves
+    unchanged, nor on the caller's source code, nor on what ran or was imported before in
+    the process. The run writes no example database and no other file.
 
     Parameters
     ----------
@@ -933,7 +985,8 @@ def check_norm_estimator(
     max_examples : int, optional
         Examples per dtype.
     seed : int, optional
-        Seeds the search; the same seed draws the same matrices.
+        Seeds the search; the same seed draws the same matrices, in any process and
+        whatever ran before it.
 
     Raises
     ------
@@ -1018,7 +1071,8 @@ def _check_one_dtype(
         raise failure
 
     try:
-        run()
+        with _no_local_constants():
+            run()
     except _EstimatorFailed as exc:
         error = AssertionError(exc.report)
         error.matrix = exc.matrix  # type: ignore[attr-defined]
@@ -1239,6 +1293,9 @@ def check_lipschitz_bound(
     float64 term for the inputs. A pair breaks the bound when its ratio, divided by ``1 +
     allowance``, exceeds `bound`; the pair reported is evaluated again, and breaks it again.
 
+    The run neither depends on nor changes the caller's Hypothesis settings profile, and
+    writes no example database and no other file.
+
     Parameters
     ----------
     f : callable
@@ -1251,7 +1308,9 @@ def check_lipschitz_bound(
     max_examples : int, optional
         Random starts.
     seed : int, optional
-        Seeds the search; the same seed evaluates the same points.
+        Seeds the search; for an f that returns the same values, the same seed evaluates
+        the same points and returns the same ratio, in any process and whatever ran
+        before it (given the same versions of Hypothesis and NumPy).
 
     Returns
     -------
@@ -1304,7 +1363,8 @@ def check_lipschitz_bound(
         target(search.explore(start_seed, 10.0**log_scale), label="ratio")
 
     try:
-        run()
+        with _no_local_constants():
+            run()
     except _LipschitzViolation as exc:
         error = AssertionError(f"{exc.report}\nReproduce with: {call}")
         error.pair = (exc.x, exc.y)  # type: ignore[attr-defined]
