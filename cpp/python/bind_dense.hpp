@@ -1,0 +1,44 @@
+// estimate: the largest singular triplet of a dense 2-D array, for one dtype.
+#pragma once
+
+#include "common.hpp"
+#include "specnorm/dense.hpp"
+
+namespace specnorm_python {
+
+template <typename T>
+py::dict estimate(const Array<T>& a, const std::string& method, double tol, Index maxiter,
+                  Index basis_size, std::uint64_t seed, const Array<T>& v0, double norm_hint,
+                  double timeout) {
+  const auto op = dense_view(a);
+  const specnorm::Vector<T> start = vector_from(v0, op.cols(), "v0");
+  check_budget(tol, maxiter);
+  specnorm::Options<specnorm::RealOf<T>> opt;
+  opt.tol = static_cast<specnorm::RealOf<T>>(tol);
+  opt.maxiter = maxiter;
+  opt.basis_size = basis_size;
+  opt.seed = seed;
+  opt.norm_hint = static_cast<specnorm::RealOf<T>>(norm_hint);
+  StopRequest stop(timeout);
+  opt.stop = stop.callback();
+  specnorm::Estimate<T> est;
+  {
+    const py::gil_scoped_release release;
+    est = specnorm::solve_dense(op, start, opt, [&method](const auto& o, const auto& s,
+                                                           const auto& options) {
+      return run_iterative(o, s, options, method);
+    });
+  }
+  stop.finish();
+  return estimate_dict(est);
+}
+
+template <typename T>
+void bind_dense(py::module_& m) {
+  m.def("estimate", &estimate<T>, py::arg("a").noconvert(), py::arg("method"), py::arg("tol"),
+        py::arg("maxiter"), py::arg("basis_size"), py::arg("seed"), py::arg("v0").noconvert(),
+        py::arg("norm_hint"), py::arg("timeout") = 0.0,
+        "Largest singular triplet of a dense 2-D array (float32, float64, complex64, complex128).");
+}
+
+}  // namespace specnorm_python
