@@ -5,6 +5,11 @@ alternating, and compare the rows. Best of repeats; times in seconds unless mark
     python bench/bench_builds.py before                     # the installed build
     PYTHONPATH=python python bench/bench_builds.py after    # the build in the work tree
     python bench/bench_builds.py after --quick              # smaller cases, for a first look
+
+Compiler flags (docs/performance.md, "Build"): build _core with CMake into one directory per
+flag set, put each beside a copy of python/specnorm, and run this once per copy:
+
+    PYTHONPATH=/tmp/b-lto/pkg python bench/bench_builds.py lto
 """
 
 from __future__ import annotations
