@@ -45,21 +45,26 @@ def test_install_hint_gives_both_forms(extra):
     assert f'pip install ".[{extra}]"' in hint
 
 
-def test_specnorm_torch_without_torch_names_the_extra():
+@pytest.mark.parametrize(("module", "dependency", "extra", "words"), [
+    ("specnorm.testing", "hypothesis", "testing", "built on Hypothesis"),
+    ("specnorm.torch", "torch", "torch", "needs PyTorch"),
+])
+def test_an_optional_module_without_its_dependency_names_the_extra(module, dependency, extra,
+                                                                    words):
     code = textwrap.dedent(
-        """
+        f"""
         import sys
-        sys.modules["torch"] = None  # makes `import torch` fail
+        sys.modules[{dependency!r}] = None  # makes `import {dependency}` fail
         try:
-            from specnorm.torch import spectral_norm
+            import {module}
         except ImportError as exc:
             print(exc)
         else:
-            raise SystemExit("specnorm.torch imported without torch")
+            raise SystemExit("{module} imported without {dependency}")
         """
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120, check=False)
     assert result.returncode == 0, result.stderr
-    assert "needs PyTorch" in result.stdout
-    assert f'pip install "{DISTRIBUTION}[torch]"' in result.stdout
+    assert words in result.stdout
+    assert f'pip install "{DISTRIBUTION}[{extra}]"' in result.stdout

@@ -655,21 +655,3 @@ def test_import_specnorm_does_not_import_hypothesis():
         """
     )
     assert result.returncode == 0, result.stderr
-
-
-def test_missing_hypothesis_raises_import_error_with_the_install_hint():
-    require_importable_specnorm()
-    result = run_python(
-        """
-        import sys
-        sys.modules["hypothesis"] = None  # makes `import hypothesis` fail
-        try:
-            import specnorm.testing
-        except ImportError as exc:
-            print(exc)
-        else:
-            raise SystemExit("specnorm.testing imported without Hypothesis")
-        """
-    )
-    assert result.returncode == 0, result.stderr
-    assert 'pip install "pyspecnorm[testing]"' in result.stdout
