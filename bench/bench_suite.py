@@ -79,264 +79,41 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
-import os
-import time
-import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy.linalg.interpolative import estimate_spectral_norm
-from scipy.sparse.linalg import LinearOperator, svds
-from timing import best_time, host_line
+from suite_cases import (
+    FULL_SHAPES,
+    QUICK_SHAPES,
+    Case,
+    Outcome,
+    Plan,
+    Row,
+    describe,
+    join_notes,
+    make_matrix,
+    make_row,
+    parse_shape,
+    target_for,
+    timed,
+)
+from suite_peers import EsnSearch, exact_peers, peer_rows, torch_module
+from suite_report import (
+    bar_chart,
+    fmt,
+    load_average,
+    print_case,
+    print_summary,
+    print_table,
+    pyplot,
+    write_json,
+)
+from timing import host_line
 
 import specnorm as sn
 
-FLOOR_EPS = 50.0  # the target floor, in units of eps(dtype)
-SLOW_S = 2.0  # a first run longer than this is not repeated
-PAUSE_S = 0.1  # idle time before each timed method: lets the last one's spinning threads sleep
-ESN_MAX_ITS = 1024
-SVDS_SOLVERS = ("arpack", "lobpcg", "propack")
-PROPACK_KMAX = 1000
-STREAM_WIDTH = 1024
 GAP_TOL = 1e-8
 GAP_POWER_MAXITER = 40_000
-FULL_SHAPES = ((4000, 4000), (8192, 1024), (1024, 8192))
-QUICK_SHAPES = ((1000, 1000), (2048, 256), (256, 2048))
-
-
-@dataclass
-class Case:
-    """One matrix: what it is, its reference value and how fast it can be read."""
-
-    label: str
-    shape: tuple[int, int]
-    dtype: str
-    spectrum: str
-    exact: float
-    gap: float  # sigma_2 / sigma_1
-    nbytes: int
-    stream: dict[str, float]  # one-pass read -> best seconds
-
-    @property
-    def stream_time(self) -> float:
-        return min(self.stream.values())
-
-    @property
-    def bandwidth(self) -> float:
-        return self.nbytes / self.stream_time / 1e9
-
-
-@dataclass
-class Row:
-    """One method on one matrix at one tol."""
-
-    case: str
-    tol: float
-    target: float
-    method: str
-    time_s: float | None
-    sigma: float | None
-    rel_error: float | None
-    meets: bool
-    products: int | None = None
-    converged: bool | None = None
-    note: str = ""
-    ratio: float | None = None
-    ms_per_ata: float | None = None
-    per_stream: float | None = None
-
-
-@dataclass
-class Outcome:
-    """A timed call: best seconds (None if it raised), its result and a note."""
-
-    time_s: float | None
-    value: Any
-    note: str = ""
-
-
-@dataclass
-class Plan:
-    """The specnorm runs of one row: (method, maxiter) pairs and the label ratios are taken to."""
-
-    runs: list[tuple[str, int | None]]
-    base: str
-
-
-def parse_shape(text: str) -> tuple[int, int]:
-    """'4000x1000' -> (4000, 1000)."""
-    try:
-        m, n = (int(d) for d in text.lower().split("x"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 4000x1000") from exc
-    return m, n
-
-
-def gaussian_matrix(shape: tuple[int, int], dtype: str) -> np.ndarray:
-    return np.random.default_rng(0).standard_normal(shape).astype(dtype)
-
-
-def hard_matrix(shape: tuple[int, int], dtype: str) -> np.ndarray:
-    """U diag(s) V^T: Haar-random U, V; s = 1, 0.999, then linspace(0.998, 0)."""
-    rng = np.random.default_rng(0)
-    m, n = shape
-    k = min(m, n)
-    u = np.linalg.qr(rng.standard_normal((m, k)))[0]
-    v = np.linalg.qr(rng.standard_normal((n, k)))[0]
-    s = np.concatenate([[1.0, 0.999], np.linspace(0.998, 0.0, k - 2)])
-    return np.ascontiguousarray((u * s) @ v.T, dtype=dtype)
-
-
-def make_matrix(shape: tuple[int, int], dtype: str, spectrum: str) -> np.ndarray:
-    return (hard_matrix if spectrum == "hard" else gaussian_matrix)(shape, dtype)
-
-
-def stream_reads(a: np.ndarray) -> dict[str, Callable[[], Any]]:
-    """One-pass reads of A, each a candidate for the stream time."""
-    m, n = a.shape
-    x, y = np.ones(n, a.dtype), np.ones(m, a.dtype)
-    reads: dict[str, Callable[[], Any]] = {"A @ x": lambda: a @ x, "x @ A": lambda: y @ a,
-                                           "A.sum()": a.sum}
-    if a.size % STREAM_WIDTH == 0:
-        z = np.ones(STREAM_WIDTH, a.dtype)
-        reads[f"A.reshape(-1, {STREAM_WIDTH}) @ z"] = lambda: a.reshape(-1, STREAM_WIDTH) @ z
-    return reads
-
-
-def describe(a: np.ndarray, spectrum: str, repeats: int) -> Case:
-    """The reference sigma_1 (untimed float64 SVD) and the stream times of A."""
-    s = np.linalg.svd(a.astype(np.float64), compute_uv=False)
-    stream = {name: best_time(fn, max(10, 3 * repeats))[0]
-              for name, fn in stream_reads(a).items()}
-    m, n = a.shape
-    return Case(label=f"{m}x{n} {a.dtype} {spectrum}", shape=(m, n), dtype=str(a.dtype),
-                spectrum=spectrum, exact=float(s[0]), gap=float(s[1] / s[0]), nbytes=a.nbytes,
-                stream=stream)
-
-
-def timed(fn: Callable[[], Any], repeats: int) -> Outcome:
-    """Best of ``repeats`` (one run if the first is slow) after a pause of PAUSE_S; an exception
-    becomes a note."""
-    time.sleep(PAUSE_S)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            t, out = best_time(fn, 1)
-            if repeats > 1 and t < SLOW_S:
-                t = min(t, best_time(fn, repeats - 1)[0])
-    except Exception as exc:
-        return Outcome(None, None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-    note = f"warned: {str(caught[0].message).strip().splitlines()[0].strip()}" if caught else ""
-    return Outcome(t, out, note)
-
-
-class CountingOperator(LinearOperator):
-    """A as a LinearOperator that counts products (columns of matmat count one each)."""
-
-    def __init__(self, a: np.ndarray) -> None:
-        super().__init__(dtype=a.dtype, shape=a.shape)
-        self.a = a
-        self.products = 0
-
-    def _matvec(self, x: np.ndarray) -> np.ndarray:
-        self.products += 1
-        return self.a @ x
-
-    def _rmatvec(self, x: np.ndarray) -> np.ndarray:
-        self.products += 1
-        return self.a.conj().T @ x
-
-    def _matmat(self, x: np.ndarray) -> np.ndarray:
-        self.products += x.shape[1]
-        return self.a @ x
-
-    def _rmatmat(self, x: np.ndarray) -> np.ndarray:
-        self.products += x.shape[1]
-        return self.a.conj().T @ x
-
-
-def join_notes(*parts: str) -> str:
-    return "; ".join(p for p in parts if p)
-
-
-def propack_kmax(shape: tuple[int, ...]) -> int:
-    return min(*shape, PROPACK_KMAX)
-
-
-def svds_call(a: Any, tol: float, solver: str) -> float:
-    maxiter = propack_kmax(a.shape) if solver == "propack" else None
-    return float(svds(a, k=1, tol=tol, solver=solver, maxiter=maxiter,
-                      return_singular_vectors=False, random_state=0)[0])
-
-
-def svds_products(a: np.ndarray, tol: float, solver: str) -> int | None:
-    op = CountingOperator(a)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            svds_call(op, tol, solver)
-    except Exception:
-        return None
-    return op.products
-
-
-def esn_call(a: np.ndarray, its: int) -> float:
-    return float(estimate_spectral_norm(a.astype(np.float64, copy=False), its=its,
-                                        rng=np.random.default_rng(0)))
-
-
-class EsnSearch:
-    """The untimed search over its for estimate_spectral_norm, shared by the tols of a matrix."""
-
-    def __init__(self, a: np.ndarray, exact: float) -> None:
-        self.a, self.exact = a, exact
-        self.errors: dict[int, float] = {}
-
-    def its_for(self, target: float) -> int:
-        """The smallest its in 2, 4, ..., ESN_MAX_ITS that meets target, else ESN_MAX_ITS."""
-        its = 2
-        while its < ESN_MAX_ITS:
-            if its not in self.errors:
-                self.errors[its] = abs(esn_call(self.a, its) - self.exact) / self.exact
-            if self.errors[its] <= target:
-                break
-            its *= 2
-        return its
-
-
-def torch_module() -> Any:
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
-    return torch
-
-
-def exact_peers(a: np.ndarray, repeats: int, torch: Any) -> dict[str, Outcome]:
-    """The tol-independent peers, timed once per matrix."""
-    peers = {"numpy.linalg.norm(A, 2)": timed(lambda: float(np.linalg.norm(a, 2)), repeats)}
-    if torch is not None:
-        ta = torch.from_numpy(a)
-        peers["torch matrix_norm(A, 2)"] = timed(
-            lambda: float(torch.linalg.matrix_norm(ta, ord=2)), repeats)
-    return peers
-
-
-def target_for(case: Case, tol: float) -> float:
-    return max(tol, FLOOR_EPS * float(np.finfo(case.dtype).eps))
-
-
-def make_row(case: Case, tol: float, method: str, out: Outcome, **extra: Any) -> Row:
-    target = target_for(case, tol)
-    sigma = None if out.time_s is None else float(out.value)
-    err = None if sigma is None else abs(sigma - case.exact) / case.exact
-    return Row(case=case.label, tol=tol, target=target, method=method, time_s=out.time_s,
-               sigma=sigma, rel_error=err, meets=err is not None and err <= target,
-               note=out.note, **extra)
 
 
 def specnorm_rows(a: np.ndarray, case: Case, tol: float, plan: Plan, repeats: int) -> list[Row]:
@@ -355,23 +132,6 @@ def specnorm_rows(a: np.ndarray, case: Case, tol: float, plan: Plan, repeats: in
     return rows
 
 
-def peer_rows(a: np.ndarray, case: Case, tol: float, exact: dict[str, Outcome],
-              esn: EsnSearch, repeats: int) -> list[Row]:
-    rows = []
-    for solver in SVDS_SOLVERS:
-        out = timed(lambda s=solver: svds_call(a, tol, s), repeats)
-        if solver == "propack":
-            out.note = join_notes(f"kmax {propack_kmax(a.shape)}", out.note)
-        rows.append(make_row(case, tol, f"svds {solver}", out,
-                             products=svds_products(a, tol, solver)))
-    its = esn.its_for(target_for(case, tol))
-    out = timed(lambda: esn_call(a, its), repeats)
-    out.note = join_notes(f"its {its}", out.note)
-    rows.append(make_row(case, tol, "estimate_spectral_norm", out, products=2 * its))
-    rows += [make_row(case, tol, name, peer) for name, peer in exact.items()]
-    return rows
-
-
 def finish(rows: list[Row], base: str, case: Case) -> None:
     """Fill in the ratio to the base row and the per-product columns."""
     base_time = next(r.time_s for r in rows if r.method == base)
@@ -382,37 +142,6 @@ def finish(rows: list[Row], base: str, case: Case) -> None:
         if r.products:
             r.ms_per_ata = 1e3 * r.time_s / (r.products / 2)
             r.per_stream = r.ms_per_ata / (1e3 * case.stream_time)
-
-
-def fmt(x: float | None, spec: str) -> str:
-    return "-" if x is None else format(x, spec)
-
-
-def print_case(case: Case, prefix: str = "") -> None:
-    reads = ", ".join(f"{name} {1e3 * t:.4g} ms" for name, t in case.stream.items())
-    fastest = min(case.stream, key=case.stream.__getitem__)
-    print(f"## {prefix}{case.label}: sigma_1 = {case.exact:.6g}, "
-          f"sigma_2 / sigma_1 = {case.gap:.6f}")
-    print()
-    print(f"Stream reads of A ({case.nbytes / 1e6:.1f} MB): {reads}; stream time "
-          f"{1e3 * case.stream_time:.4g} ms ({fastest}) = {case.bandwidth:.1f} GB/s.")
-    print()
-
-
-def print_table(rows: list[Row], title: str, base: str) -> None:
-    print(f"### {title}")
-    print()
-    print(f"| method | time [s] | vs {base} | rel. error | meets target | products "
-          "| A^H A products | ms / A^H A | / stream | converged | notes |")
-    print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |")
-    for r in rows:
-        ata = None if r.products is None else r.products / 2
-        conv = "-" if r.converged is None else str(r.converged)
-        print(f"| {r.method} | {fmt(r.time_s, '.4g')} | {fmt(r.ratio, '.2f')} | "
-              f"{fmt(r.rel_error, '.1e')} | {'yes' if r.meets else 'no'} | "
-              f"{fmt(r.products, 'd')} | {fmt(ata, 'g')} | {fmt(r.ms_per_ata, '.3f')} | "
-              f"{fmt(r.per_stream, '.2f')} | {conv} | {r.note[:70]} |")
-    print()
 
 
 def run_tol(a: np.ndarray, case: Case, tol: float, plan: Plan, exact: dict[str, Outcome],
@@ -472,102 +201,6 @@ def run_hard_gap(n: int, repeats: int, torch: Any) -> tuple[Case, list[Row]]:
     print(f"specnorm lanczos ({fmt(lanczos.time_s, '.4g')} s) is {verdict}.")
     print()
     return case, rows
-
-
-def print_summary(rows: list[Row]) -> None:
-    """Per row: the fastest method that met the target; then every row where a peer beat the
-    specnorm baseline (auto; lanczos in the hard-gap section) at matched accuracy."""
-    print("## Summary")
-    print()
-    print("| matrix | tol | fastest meeting target | time [s] | specnorm baseline | time [s] "
-          "| baseline meets target |")
-    print("| --- | ---: | --- | ---: | --- | ---: | --- |")
-    groups: dict[tuple[str, float], list[Row]] = {}
-    for r in rows:
-        groups.setdefault((r.case, r.tol), []).append(r)
-    beaten: list[str] = []
-    for (label, tol), group in groups.items():
-        ok = [r for r in group if r.meets and r.time_s is not None]
-        best = min(ok, key=lambda r: r.time_s) if ok else None
-        base = next((r for r in group if r.method == "specnorm auto"), None) or next(
-            (r for r in group if r.method == "specnorm lanczos"), None)
-        if base is None or base.time_s is None:
-            continue
-        print(f"| {label} | {tol:g} | {best.method if best else 'none'} | "
-              f"{fmt(best.time_s if best else None, '.4g')} | {base.method} | "
-              f"{base.time_s:.4g} | {'yes' if base.meets else 'no'} |")
-        faster = [f"{r.method} ({r.time_s:.4g} s, ratio {r.ratio:.2f})" for r in ok
-                  if not r.method.startswith("specnorm")
-                  and (not base.meets or r.time_s < base.time_s)]
-        if faster:
-            why = "" if base.meets else f", which missed the target ({base.rel_error:.1e})"
-            beaten.append(f"- {label}, tol {tol:g} ({base.method} {base.time_s:.4g} s{why}): "
-                          + ", ".join(faster))
-    print()
-    print("Rows where a peer beat specnorm at matched accuracy:" if beaten
-          else "No peer beat specnorm at matched accuracy.")
-    print()
-    if beaten:
-        print("\n".join(beaten))
-        print()
-
-
-def write_json(path: str, header: dict[str, Any], cases: Sequence[Case],
-               rows: Sequence[Row]) -> None:
-    data = {**header, "cases": [{**asdict(c), "stream_time": c.stream_time,
-                                 "bandwidth_gb_s": c.bandwidth} for c in cases],
-            "rows": [asdict(r) for r in rows]}
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-
-
-def pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise SystemExit("--plot needs matplotlib: pip install matplotlib") from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def bar_chart(path: str, rows: Sequence[Row], value: Callable[[Row], float | None],
-              methods: Sequence[str], ylabel: str, title: str, hline: float | None) -> None:
-    """Grouped bars: one group per (matrix, tol), one bar per method, log y axis; bars of rows
-    that missed the target are hatched and pale."""
-    plt = pyplot()
-    groups = list(dict.fromkeys((r.case, r.tol) for r in rows))
-    by_key = {(r.case, r.tol, r.method): r for r in rows}
-    width = 0.8 / len(methods)
-    fig, ax = plt.subplots(figsize=(min(max(8.0, 0.5 * len(groups)), 30.0), 6.0))
-    for j, method in enumerate(methods):
-        legend: str | None = method
-        for i, (label, tol) in enumerate(groups):
-            r = by_key.get((label, tol, method))
-            y = None if r is None else value(r)
-            if r is None or y is None or y <= 0:
-                continue
-            ax.bar(i + (j - (len(methods) - 1) / 2) * width, y, width, color=f"C{j}",
-                   alpha=1.0 if r.meets else 0.35, hatch=None if r.meets else "//", label=legend)
-            legend = None
-    if hline is not None:
-        ax.axhline(hline, color="black", linewidth=1)
-    ax.set_yscale("log")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([f"{c}\ntol {t:g}" for c, t in groups], rotation=90, fontsize=7)
-    ax.grid(axis="y", which="both", alpha=0.3)
-    ax.legend(fontsize=7, title="hatched: misses target", title_fontsize=7,
-              bbox_to_anchor=(1.01, 1.0), loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def load_average() -> str:
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min)"
 
 
 def main() -> None:
