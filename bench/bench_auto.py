@@ -18,9 +18,8 @@ import numpy as np
 from timing import best_time, host_line
 
 import specnorm as sn
-from specnorm import _api, _core
-from specnorm._api import SVD_CUTOFF, default_maxiter
-from specnorm._validate import tol_floor
+from specnorm import _core, _rules
+from specnorm._rules import SVD_CUTOFF, default_maxiter, tol_floor
 
 
 def gram(a: np.ndarray, tol: float) -> float:
@@ -92,18 +91,18 @@ def basis_study(n: int) -> None:
     sizes = (16, 24, 32, 48, 64, 96, 128)
     print("| matrix | " + " | ".join(f"basis {k}" for k in sizes) + " |")
     print("| --- |" + " ---: |" * len(sizes))
-    saved = _api.BASIS_VECTORS
+    saved = _rules.BASIS_VECTORS
     try:
         for name, a, tol in cases:
             cells = []
             for k in sizes:
-                _api.BASIS_VECTORS = k
+                _rules.BASIS_VECTORS = k
                 t, est = best_time(lambda a=a, tol=tol: sn.estimate(a, "lanczos", tol=tol,
                                                                    seed=0), 3)
                 cells.append(f"{est.iterations} / {1e3 * t:.0f} ms")
             print(f"| {name} | " + " | ".join(cells) + " |")
     finally:
-        _api.BASIS_VECTORS = saved
+        _rules.BASIS_VECTORS = saved
     print()
     print("(cells: products / best-of-3 time)")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from specnorm import _report
-from specnorm._validate import METHODS
+from specnorm._rules import METHODS
 from specnorm.cli import SIGMA_SUFFIXES, main
 
 HEADER = ["matrix", "sigma", "exact (SVD)", "rel. error", "bracket [lower, upper]", "confidence",

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import specnorm as sn
-from specnorm._validate import tol_floor
+from specnorm._rules import tol_floor
 from specnorm.backends import BACKENDS
 from specnorm.testing import check_norm_estimator, matrices, matrix_with_spectrum
 
@@ -397,9 +397,9 @@ def test_cpp_and_numpy_backends_agree(method, data):
 def test_lanczos_restarts_keep_the_answer_on_hard_spectra(dtype, basis, shape, monkeypatch):
     # Small bases restart often, so the projected matrix takes its arrowhead-plus-bidiagonal
     # form at almost every step (cpp/specnorm/ritz.hpp); the answer must not depend on it.
-    from specnorm import _api
+    from specnorm import _rules
 
-    monkeypatch.setattr(_api, "BASIS_VECTORS", basis)
+    monkeypatch.setattr(_rules, "BASIS_VECTORS", basis)
     k = min(shape)
     spectrum = np.concatenate([[1.0, 0.995, 0.99], np.linspace(0.9, 0.0, k - 3)])
     a = matrix_with_spectrum(spectrum * 3.0, shape, dtype=dtype, seed=basis)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import specnorm as sn
-from specnorm._validate import core_view
+from specnorm._rules import core_view
 
 ITERATIVE = ("power", "lanczos", "rayleigh")
 

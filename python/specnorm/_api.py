@@ -10,11 +10,24 @@ from typing import Any
 
 import numpy as np
 
-from . import _dask, _operator
+from . import _dask, _operator, _rules
 from . import backends as _backends
-from ._bounds import FAILURE_PROBABILITY, random_start_factor, safe_range
+from ._bounds import random_start_factor
 from ._result import Estimate
+from ._rules import (
+    BOUND_KINDS,
+    FAILURE_PROBABILITY,
+    SVD_CUTOFF,
+    basis_size,
+    compute_dtype,
+    default_maxiter,
+    remaining,
+    resolve_method,
+    safe_range,
+    tol_floor,
+)
 from ._validate import (
+    backend_matrix,
     check_maxiter,
     check_method,
     check_start,
@@ -22,22 +35,13 @@ from ._validate import (
     check_threads,
     check_timeout,
     check_tol,
-    compute_dtype,
     make_rng,
     reject_masked,
-    remaining,
-    tol_floor,
 )
-from .backends.xp import MOST_CALLS, Options, XpBackend
+from .backends.xp import Options, XpBackend
 
 __all__ = ["backends", "estimate", "rayleigh_quotient", "sigma", "sigma_many"]
 
-#: method="auto" on a matrix whose smaller dimension is at most this runs the Gram kernel of
-#: the C++ core (reported as "power"), or the exact SVD on the other backends.
-SVD_CUTOFF = 64
-#: The Lanczos basis holds at most this many vectors, and at most this many bytes.
-BASIS_VECTORS = 64
-BASIS_BYTES = 1 << 29
 
 
 def backends() -> dict[str, _backends.BackendInfo]:
@@ -64,14 +68,6 @@ def _zero_estimate(m: int, n: int, a: Any, method: str, be: XpBackend) -> Estima
                     method=method, backend=be.NAME)
 
 
-def _resolve_method(method: str, m: int, n: int, be: XpBackend | None = None) -> str:
-    """The method that runs: "gram" (the core's kernel for small matrices, reported as "power")
-    where ``be`` has it, else "svd", for small matrices; "lanczos" for the others."""
-    if method != "auto":
-        return method
-    if min(m, n) <= SVD_CUTOFF:
-        return "gram" if be is not None and "gram" in be.STACK_METHODS else "svd"
-    return "lanczos"
 
 
 _NOT_FINITE = "A contains NaN or Inf; the spectral norm needs finite entries"
@@ -220,9 +216,6 @@ def _host_vector(be: XpBackend, x: Any, name: str = "v0") -> Any:
     return x
 
 
-_BOUND_KINDS = ("none", "power", "lanczos")
-
-
 def _random_starts(rng: np.random.Generator, shape: tuple[int, ...],
                    dtype: np.dtype) -> np.ndarray:
     """Gaussian start vectors (complex ones with Gaussian real and imaginary parts)."""
@@ -236,14 +229,14 @@ def _bracket(sigma: np.ndarray, lower: np.ndarray, certain: np.ndarray, kinds: n
              steps: np.ndarray, n: int, is_complex: bool,
              floor: float) -> tuple[np.ndarray, np.ndarray]:
     """(upper, confidence) per estimate: the random-start bound of kind ``kinds`` (codes into
-    _BOUND_KINDS) after ``steps`` steps where it is below the certain bound, else the certain
+    BOUND_KINDS) after ``steps`` steps where it is below the certain bound, else the certain
     bound; never below ``lower``."""
     if kinds.size == 1:
-        factor = np.array([random_start_factor(_BOUND_KINDS[int(kinds[0])], int(steps[0]), n,
+        factor = np.array([random_start_factor(BOUND_KINDS[int(kinds[0])], int(steps[0]), n,
                                                is_complex)])
     else:  # the factor depends on (kind, steps) only: one evaluation per distinct pair
         keys, inverse = np.unique(np.stack([kinds, steps], axis=1), axis=0, return_inverse=True)
-        values = np.array([random_start_factor(_BOUND_KINDS[k], int(st), n, is_complex)
+        values = np.array([random_start_factor(BOUND_KINDS[k], int(st), n, is_complex)
                            for k, st in keys])
         factor = values[inverse.reshape(-1)]
     with np.errstate(invalid="ignore", over="ignore"):
@@ -253,20 +246,8 @@ def _bracket(sigma: np.ndarray, lower: np.ndarray, certain: np.ndarray, kinds: n
     return upper, np.where(use_likely, 1.0 - FAILURE_PROBABILITY, 1.0)
 
 
-def default_maxiter(m: int, n: int, most_calls: int | None = None) -> int:
-    """The product budget when maxiter is None: at least 2000 and 20 * min(m, n), and for small
-    matrices as many as fit in about 10^7 multiply-adds, but no more than ``most_calls`` where
-    that is given (xp.MOST_CALLS where each product is a Python call: the NumPy and CuPy
-    backends, matrix-free operators, Dask arrays, CuPy sparse matrices)."""
-    small = 10_000_000 // max(m * n, 1)
-    if most_calls is not None:
-        small = min(small, most_calls)
-    return int(max(2000, 20 * min(m, n), small))
 
 
-def _basis_size(m: int, n: int, itemsize: int) -> int:
-    per_vector = (m + 2 * n) * itemsize
-    return int(max(2, min(BASIS_VECTORS, n, BASIS_BYTES // max(per_vector, 1))))
 
 
 def _iterative_estimate(raw: dict[str, Any], certain: float, random_start: bool, n: int,
@@ -275,7 +256,7 @@ def _iterative_estimate(raw: dict[str, Any], certain: float, random_start: bool,
     """The Estimate of one iterative run: the solver's fields, and the bracket from the certain
     bound and (for a random start) the random-start bound of the run's kind."""
     sig, lower = float(raw["sigma"]), float(raw["lower"])
-    kind = _BOUND_KINDS.index(raw["bound_kind"]) if random_start else 0
+    kind = BOUND_KINDS.index(raw["bound_kind"]) if random_start else 0
     upper, confidence = _bracket(np.array([sig]), np.array([lower]), np.array([certain]),
                                  np.array([kind]), np.array([int(raw["bound_steps"])]), n,
                                  dtype.kind == "c", floor)
@@ -292,7 +273,7 @@ def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
                      seed: Any = None, deadline: float = math.inf) -> Estimate:
     m, n = (int(d) for d in a.shape)
     dtype = be.numpy_dtype(a)
-    resolved = _resolve_method(method, m, n, be)
+    resolved = resolve_method(method, m, n, "gram" in be.STACK_METHODS)
     start = None if v0 is None else check_start(_host_vector(be, v0), n, dtype)
     if m == 0 or n == 0:
         return _zero_estimate(m, n, a, "power" if resolved == "gram" else resolved, be)
@@ -329,7 +310,7 @@ def _estimate_matrix(a: Any, method: str, tol: float, maxiter: int | None,
         start = _random_starts(rng, (n,), dtype)
     core_seed = int(rng.integers(0, 2**63 - 1))
     raw = be.estimate_dense(view, resolved, max(tol, floor), budget,
-                            _basis_size(m, n, dtype.itemsize), core_seed,
+                            basis_size(m, n, dtype.itemsize), core_seed,
                             be.from_host(start, a), certain, deadline)
     return _iterative_estimate(raw, certain, random_start, n, dtype, floor, resolved, be.NAME)
 
@@ -375,7 +356,7 @@ def _run_engine(engine: Any, method: str, start: np.ndarray | None, rng: np.rand
     ``certain`` where it is finite, else from one product with the start (counted)."""
     m, n = engine.m, engine.n
     floor = tol_floor(dtype, m, n)
-    budget = maxiter if maxiter is not None else default_maxiter(m, n, MOST_CALLS)
+    budget = maxiter if maxiter is not None else default_maxiter(m, n, _rules.MOST_CALLS)
     random_start = start is None
     if start is None:
         start = _random_starts(rng, (n,), dtype)
@@ -388,7 +369,7 @@ def _run_engine(engine: Any, method: str, start: np.ndarray | None, rng: np.rand
         (hint,) = engine.scalars(engine.norm(engine.apply(x0 / engine.norm(x0))))
         extra = 1
     opt = Options(tol=max(tol, floor), maxiter=max(budget - extra, 1),
-                  basis_size=_basis_size(m, n, dtype.itemsize), seed=core_seed,
+                  basis_size=basis_size(m, n, dtype.itemsize), seed=core_seed,
                   norm_hint=hint if hint > 0 else 1.0, sync_every=sync_every, deadline=deadline)
     raw = engine.run(method, x0, opt)
     return _iterative_estimate(raw, certain, random_start, n, dtype, floor, method, backend,
@@ -460,7 +441,7 @@ def _estimate_sparse(a: Any, method: str, tol: float, maxiter: int | None,
         np.ascontiguousarray(indptr), np.ascontiguousarray(indices),
         np.ascontiguousarray(csr.data), m, n, resolved, max(tol, floor),
         maxiter if maxiter is not None else default_maxiter(m, n),
-        _basis_size(m, n, dtype.itemsize), int(rng.integers(0, 2**63 - 1)), start,
+        basis_size(m, n, dtype.itemsize), int(rng.integers(0, 2**63 - 1)), start,
         remaining(deadline))
     if not raw["finite"]:
         raise ValueError(_NOT_FINITE)
@@ -530,7 +511,7 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     shape = tuple(int(d) for d in a.shape)
     batch, (m, n) = shape[:-2], shape[-2:]
     dtype = be.numpy_dtype(a)
-    resolved = _resolve_method(method, m, n, be)
+    resolved = resolve_method(method, m, n, "gram" in be.STACK_METHODS)
     core_method = resolved
     if resolved == "gram":
         # Small matrices: power iteration on the formed Gram matrix (small.hpp), many times
@@ -581,7 +562,7 @@ def _estimate_stack(a: Any, method: str, tol: float, maxiter: int | None,
     seeds = rng.integers(0, 2**63 - 1, size=count, dtype=np.uint64)
     view = be.prepare(be.xp.reshape(a, (count, m, n)))
     raw = be.estimate_stack(view, core_method, max(tol, floor), budget,
-                            _basis_size(m, n, dtype.itemsize), seeds, flat_starts, threads,
+                            basis_size(m, n, dtype.itemsize), seeds, flat_starts, threads,
                             deadline)
     if not np.all(raw["finite"]):
         raise ValueError(_NOT_FINITE)
@@ -726,7 +707,7 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     be = _backends.resolve(backend, A)
     rng = make_rng(seed)
     nthreads = check_threads(threads)
-    a = be.as_matrix(A)
+    a = backend_matrix(A, be)
     if a.ndim == 2:
         return _estimate_matrix(a, method, tol, maxiter, rng, v0, be, seed, deadline)
     return _estimate_stack(a, method, tol, maxiter, rng, v0, be, nthreads, deadline)
@@ -842,7 +823,7 @@ def rayleigh_quotient(A: Any, x: Any) -> float:
         A or x is not numeric, or is a NumPy masked array.
     """
     be = _backends.resolve("auto", A)
-    a = be.as_matrix(A)
+    a = backend_matrix(A, be)
     if a.ndim != 2:
         raise ValueError(f"A must be a 2-D matrix, got shape {tuple(a.shape)}")
     m, n = (int(d) for d in a.shape)

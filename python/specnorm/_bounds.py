@@ -14,18 +14,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FAILURE_PROBABILITY", "entry_bound", "needs_rescale", "random_start_factor",
-           "safe_range"]
+from ._rules import FAILURE_PROBABILITY, UNDERFLOW_SQUARES
+
+__all__ = ["entry_bound", "needs_rescale", "random_start_factor"]
 
 
-def safe_range(dtype: Any) -> tuple[float, float]:
-    """The spectral norms whose products the dtype computes at full relative accuracy. Below
-    ``tiny / eps`` of the real dtype (about 1e-31 for float32, 1e-292 for float64) the entries
-    are near or in the subnormal range, where products lose accuracy to underflow and 1 / sigma
-    overflows; above a quarter of the largest number (8.5e37 for float32), A v itself may
-    overflow. A bound above or below is computed on a copy scaled by a power of two."""
-    info = np.finfo(dtype)
-    return float(info.tiny) / float(info.eps), float(info.max) / 4.0
 
 
 def needs_rescale(big: Any, norm1: Any, norm_inf: Any, squares: Any) -> Any:
@@ -34,7 +27,7 @@ def needs_rescale(big: Any, norm1: Any, norm_inf: Any, squares: Any) -> Any:
     answer to underflow, so that the pass must be redone with magnitudes divided by ``big``.
     Scalars or NumPy arrays, elementwise."""
     overflow = ~(np.isfinite(norm1) & np.isfinite(norm_inf) & np.isfinite(squares))
-    underflow = (big > 0) & ((norm1 == 0) | (squares < 1e-280))
+    underflow = (big > 0) & ((norm1 == 0) | (squares < UNDERFLOW_SQUARES))
     return (big > 0) & (overflow | underflow)
 
 
@@ -44,8 +37,6 @@ def entry_bound(norm1: Any, norm_inf: Any, squares: Any, scale: Any = 1.0) -> An
     with np.errstate(invalid="ignore", over="ignore"):
         return np.minimum(np.sqrt(squares), np.sqrt(norm1) * np.sqrt(norm_inf)) * scale
 
-#: The probability that a reported probabilistic ``upper`` fails; ``confidence = 1 - this``.
-FAILURE_PROBABILITY = 1e-3
 
 
 def _threshold(n: int, is_complex: bool, delta: float) -> float:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._bounds import entry_bound, needs_rescale
-from ._validate import compute_dtype
+from ._rules import compute_dtype
 
 __all__ = ["DaskProducts", "dask_bounds", "is_dask_array"]
 

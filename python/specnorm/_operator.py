@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import compute_dtype
+from ._rules import compute_dtype
 from .backends import numpy as _numpy
 from .backends.xp import Engine
 

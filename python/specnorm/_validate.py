@@ -10,43 +10,23 @@ from typing import Any
 
 import numpy as np
 
+from ._rules import METHODS, compute_dtype, namespace_compute_dtype
+
 __all__ = [
-    "METHODS",
     "as_matrix",
     "as_namespace_matrix",
+    "backend_matrix",
     "check_maxiter",
     "check_method",
+    "check_start",
+    "check_starts",
+    "check_threads",
+    "check_timeout",
     "check_tol",
-    "compute_dtype",
-    "core_view",
     "make_rng",
-    "namespace_dtype",
     "reject_masked",
 ]
 
-METHODS = ("auto", "power", "lanczos", "rayleigh", "svd")
-
-
-def compute_dtype(dtype: np.dtype) -> np.dtype:
-    """The dtype the computation runs in: float32, float64, complex64 or complex128.
-
-    bool and integers are promoted to float64, float16 computes in float32, long double to
-    float64 (complex likewise). Any other dtype raises TypeError.
-    """
-    dtype = np.dtype(dtype)
-    if dtype.kind in "biu":
-        return np.dtype(np.float64)
-    if dtype.kind == "f":
-        if dtype.itemsize <= 4:
-            return np.dtype(np.float32)
-        return np.dtype(np.float64)
-    if dtype.kind == "c":
-        if dtype.itemsize <= 8:
-            return np.dtype(np.complex64)
-        return np.dtype(np.complex128)
-    raise TypeError(
-        f"A must have a numeric dtype (bool, integer, floating or complex), got dtype {dtype}"
-    )
 
 
 def reject_masked(a: Any, name: str = "A", var: str | None = None) -> None:
@@ -104,60 +84,20 @@ def as_namespace_matrix(a: Any, xp: Any, name: str = "A") -> Any:
             f"{name} must have at least 2 dimensions (m, n), got shape {tuple(a.shape)}"
         )
     dt = a.dtype
-    if xp.isdtype(dt, ("bool", "integral")):
-        target = xp.float64
-    elif xp.isdtype(dt, "real floating"):
-        target = xp.float32 if xp.finfo(dt).bits <= 32 else xp.float64
-    elif xp.isdtype(dt, "complex floating"):
-        target = xp.complex64 if xp.finfo(dt).bits <= 32 else xp.complex128
-    else:
-        raise TypeError(
-            f"{name} must have a numeric dtype (bool, integer, floating or complex), got dtype {dt}"
-        )
+    target = namespace_compute_dtype(xp, dt, name)
     return a if dt == target else xp.astype(a, target)
 
 
-def namespace_dtype(xp: Any, dtype: Any) -> np.dtype:
-    """The NumPy dtype equal to a compute dtype of the namespace ``xp``."""
-    for name in ("float32", "float64", "complex64", "complex128"):
-        if dtype == getattr(xp, name):
-            return np.dtype(name)
-    raise TypeError(f"no compute dtype matches {dtype}")
 
 
-def core_view(a: np.ndarray) -> np.ndarray:
-    """``a`` itself when the core can read its memory in place (rows or columns contiguous,
-    positive strides, aligned, native byte order); otherwise one Fortran-ordered copy."""
-    m, n = a.shape
-    s0, s1 = a.strides
-    size = a.itemsize
-
-    def unit(s: int) -> bool:
-        return s > 0 and s % size == 0
-
-    ok = a.flags.aligned and a.dtype.isnative and (
-        ((s0 == size or m <= 1) and (n <= 1 or unit(s1)))
-        or ((s1 == size or n <= 1) and (m <= 1 or unit(s0)))
-    )
-    # a real copy: asfortranarray would hand back an unaligned array that is already F-ordered
-    return a if ok else np.array(a, order="F", copy=True)
 
 
-def stack_view(a: np.ndarray) -> np.ndarray:
-    """``a`` (B, m, n) itself when the core can read every matrix in place (rows or columns
-    contiguous, aligned, native byte order); otherwise one C-ordered copy."""
-    _, m, n = a.shape
-    _, s0, s1 = a.strides
-    size = a.itemsize
 
-    def unit(s: int) -> bool:
-        return s > 0 and s % size == 0
 
-    ok = a.flags.aligned and a.dtype.isnative and a.strides[0] >= 0 and (
-        ((s0 == size or m <= 1) and (n <= 1 or unit(s1)))
-        or ((s1 == size or n <= 1) and (m <= 1 or unit(s0)))
-    )
-    return a if ok else np.array(a, order="C", copy=True)  # a copy even when already C-ordered
+def backend_matrix(a: Any, be: Any, name: str = "A") -> Any:
+    """The validated input in its compute dtype for the backend ``be``: an array of its
+    namespace for a device backend (on the same device), a NumPy array for a host backend."""
+    return as_namespace_matrix(a, be.xp, name) if be.on_device else as_matrix(a, name)
 
 
 def check_threads(threads: Any) -> int:
@@ -228,11 +168,6 @@ def check_timeout(timeout: Any) -> float:
     return time.monotonic() + float(timeout)
 
 
-def remaining(deadline: float) -> float:
-    """Seconds left until ``deadline`` for the core (0: none; at least 1 ns once it is set)."""
-    if deadline == math.inf:
-        return 0.0
-    return max(deadline - time.monotonic(), 1e-9)
 
 
 def make_rng(seed: Any) -> np.random.Generator:
@@ -265,7 +200,3 @@ def check_start(v0: Any, n: int, dtype: np.dtype, name: str = "v0",
         raise ValueError(f"{name} must be nonzero")
     return out
 
-
-def tol_floor(dtype: np.dtype, m: int, n: int) -> float:
-    """The smallest relative residual rounding lets the core reach for an m-by-n matrix."""
-    return 8.0 * float(np.finfo(dtype).eps) * math.sqrt(max(m, n, 1))

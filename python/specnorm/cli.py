@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._api import backends, estimate
-from ._validate import METHODS
+from ._rules import METHODS
 from .backends import BACKENDS
 
 __all__ = ["demo_matrices", "main"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import core_view, remaining, stack_view
+from .._rules import core_view, remaining, stack_view
 from . import numpy as _numpy
 from .xp import XpBackend
 

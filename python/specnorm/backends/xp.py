@@ -25,17 +25,13 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .._bounds import entry_bound, needs_rescale, safe_range
-from .._validate import as_matrix, as_namespace_matrix, namespace_dtype
+from .._bounds import entry_bound, needs_rescale
+from .._rules import MOST_CALLS, namespace_dtype, safe_range
 
 __all__ = ["Engine", "Options", "SparseEngine", "StackEngine", "XpBackend"]
 
 #: Rows of A per chunk in the one-pass bounds, so that temporaries stay small.
 CHUNK_ELEMENTS = 1 << 22
-#: The most products of the default budget (maxiter=None) where each product is a Python call
-#: (about 40 us on the NumPy backend): about two seconds of calls, where the compiled loop
-#: allows 10^7 multiply-adds (2.5 million products for a 2 x 2 matrix, 100 s of such calls).
-MOST_CALLS = 50_000
 
 
 @dataclass(frozen=True)
@@ -1031,11 +1027,6 @@ class XpBackend:
         return SparseEngine(self.xp, csr, self.to_host, self._from_host)
 
     # The interface the API layer uses (shared with the cpp backend).
-    def as_matrix(self, a: Any) -> Any:
-        """The validated input in its compute dtype: an array of this backend's namespace for a
-        device backend, a NumPy array for a host backend."""
-        return as_namespace_matrix(a, self.xp) if self.on_device else as_matrix(a)
-
     def numpy_dtype(self, a: Any) -> np.dtype:
         return namespace_dtype(self.xp, a.dtype) if self.on_device else np.dtype(a.dtype)
 
