@@ -21,7 +21,8 @@ from hypothesis.errors import InvalidArgument
 import specnorm.testing as snt
 
 FLOAT_DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
-PACKAGE_ROOT = pathlib.Path(snt.__file__).resolve().parents[1]
+# The folder that holds the specnorm package: python/ in a checkout (snt is specnorm/testing/).
+PACKAGE_ROOT = pathlib.Path(snt.__file__).resolve().parents[2]
 
 
 def wide(a: np.ndarray) -> np.ndarray:
