@@ -24,10 +24,10 @@ from specnorm._rules import SVD_CUTOFF, default_maxiter, tol_floor
 
 def gram(a: np.ndarray, tol: float) -> float:
     m, n = a.shape
-    status, sigma, *_ = _core.estimate_small(a, max(tol, tol_floor(a.dtype, m, n)),
-                                             default_maxiter(m, n), 0, None, False)
-    assert status == 0
-    return sigma
+    answer = _core.estimate_small(a, max(tol, tol_floor(a.dtype, m, n)), default_maxiter(m, n),
+                                  0, None, False)
+    assert answer.status == _core.Status.ok
+    return answer.sigma
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import pytest
 
 import specnorm as sn
 from specnorm.backends import BACKENDS, BackendInfo, cupy
-from specnorm.backends import xp as xp_module
+from specnorm.engine import operator as engine_operator
 
 STANDIN = "array_api_strict"
 ITERATIVE = ("power", "lanczos", "rayleigh")
@@ -234,23 +234,23 @@ def transfers(xps, monkeypatch):
         return original(x)
 
     monkeypatch.setattr(be, "to_host", counting)
-    # Engine receives to_host at construction: every Engine built must get the counting one.
+    # An operator receives to_host at construction: every one built must get the counting one.
     engines: list = []
-    init = xp_module.Engine.__init__
+    init = engine_operator.Operator.__init__
 
-    def spy(self, namespace, a, to_host, from_host):
+    def spy(self, namespace, dtype, device, to_host, from_host, like):
         engines.append(to_host)
-        init(self, namespace, a, to_host, from_host)
+        init(self, namespace, dtype, device, to_host, from_host, like)
 
-    monkeypatch.setattr(xp_module.Engine, "__init__", spy)
+    monkeypatch.setattr(engine_operator.Operator, "__init__", spy)
     yield sizes
-    assert engines, "no Engine was built"
+    assert engines, "no engine operator was built"
     assert all(got is counting for got in engines)
 
 
 def test_lanczos_moves_only_small_columns_to_the_host(xps, transfers):
     m, n = 300, 200
-    basis = 64  # specnorm._api.BASIS_VECTORS, reached here: min(64, n, memory limit)
+    basis = 64  # specnorm._rules.BASIS_VECTORS, reached here: min(64, n, memory limit)
     # A clustered spectrum: Lanczos needs a thick restart (more than `basis` steps).
     host = spectrum_matrix("cluster", m, n)
     est = sn.estimate(xps.asarray(host), "lanczos", seed=0, tol=1e-8)

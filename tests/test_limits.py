@@ -180,6 +180,6 @@ def test_the_default_budget_caps_the_python_calls(host_backend):
     else:
         assert np.all(its <= 50_000) and np.all(its > 40_000) and not np.any(est.converged)
     assert np.all(est.lower <= exact * (1 + 1e-12)) and np.all(exact <= est.upper * (1 + 1e-12))
-    from specnorm._api import default_maxiter
+    from specnorm._rules import default_maxiter
     assert default_maxiter(2, 2) == 2_500_000 and default_maxiter(2, 2, 50_000) == 50_000
     assert default_maxiter(1000, 1000, 50_000) == default_maxiter(1000, 1000) == 20_000

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import specnorm as sn
-from specnorm import _api
+from specnorm import _fast
 from specnorm.testing import matrix_with_spectrum
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
@@ -27,14 +27,14 @@ def small(shape, dtype=np.float64, seed=0):
 def lean_calls(monkeypatch):
     """Counts the lean path's answers (calls that did not fall back to the general path)."""
     answered = []
-    original = _api._lean_small
+    original = _fast._small
 
     def spy(*args, **kw):
         out = original(*args, **kw)
         answered.append(out is not None)
         return out
 
-    monkeypatch.setattr(_api, "_lean_small", spy)
+    monkeypatch.setattr(_fast, "_small", spy)
     return answered
 
 
@@ -145,11 +145,17 @@ def test_the_input_is_never_modified_and_other_dtypes_take_the_general_path(monk
 
 
 def test_the_environment_variable_and_other_backends_bypass_the_lean_path(monkeypatch):
+    # Every backend runs the Gram kernel for method="auto" on a small matrix (the engine's
+    # twin of small.hpp on numpy): the same method and a certain upper bound everywhere.
+    answered = lean_calls(monkeypatch)
     a = small((10, 10), seed=6)
-    assert sn.estimate(a, backend="numpy").method == "svd"
+    est = sn.estimate(a, backend="numpy")
+    assert est.backend == "numpy" and est.method == "power" and est.confidence == 1.0
+    assert est.sigma == pytest.approx(np.linalg.norm(a, 2), rel=1e-10)
     monkeypatch.setenv("SPECNORM_BACKEND", "numpy")
     est = sn.estimate(a)
-    assert est.backend == "numpy" and est.method == "svd"
+    assert est.backend == "numpy" and est.method == "power"
+    assert answered == [False, False]  # the backend argument and the variable bypassed it
     monkeypatch.setenv("SPECNORM_BACKEND", "cpp")
     assert sn.estimate(a).method == "power"
 

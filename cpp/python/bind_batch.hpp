@@ -4,23 +4,17 @@
 #include <vector>
 
 #include "common.hpp"
+#include "results.hpp"
 #include "specnorm/batch.hpp"
 
 namespace specnorm_python {
 
-inline specnorm::Method method_from(const std::string& method) {
-  if (method == "power") return specnorm::Method::power;
-  if (method == "lanczos") return specnorm::Method::lanczos;
-  if (method == "rayleigh") return specnorm::Method::rayleigh;
-  if (method == "gram") return specnorm::Method::gram;
-  throw std::invalid_argument("unknown method '" + method + "'");
-}
-
 /// Every matrix of a stack (B, m, n), viewed in place, one matrix per task on `threads` threads.
 template <typename T>
-py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol, Index maxiter,
-                        Index basis_size, const py::array_t<std::uint64_t, 0>& seeds,
-                        const Array<T>& v0, int threads, double timeout) {
+PyBatchEstimate estimate_batch(const Array<T>& a, specnorm::Method method, double tol,
+                               Index maxiter, Index basis_size,
+                               const py::array_t<std::uint64_t, 0>& seeds, const Array<T>& v0,
+                               int threads, double timeout) {
   using Real = specnorm::RealOf<T>;
   if (a.ndim() != 3) throw std::invalid_argument("expected a 3-D array (B, m, n)");
   const Index count = a.shape(0), m = a.shape(1), n = a.shape(2);
@@ -29,7 +23,6 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
   if (v0.ndim() != 2 || v0.shape(0) != count || v0.shape(1) != n)
     throw std::invalid_argument("v0 must have shape (B, n)");
   check_budget(tol, maxiter);
-  const specnorm::Method which = method_from(method);
   const T* base = a.data();
   const Index bs = a.strides(0), s0 = a.strides(1), s1 = a.strides(2);
   if (count > 0 && m > 0 && n > 0) strided_view(base, m, n, s0, s1);  // layout check, with GIL
@@ -55,7 +48,7 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
   std::vector<specnorm::BatchEntry<T>> entries;
   if (m > 0 && n > 0) {
     const py::gil_scoped_release release;
-    entries = specnorm::estimate_batch<T>(count, make_op, start, seed_list.data(), which, opt,
+    entries = specnorm::estimate_batch<T>(count, make_op, start, seed_list.data(), method, opt,
                                           threads);
   }
   stop.finish();
@@ -85,21 +78,11 @@ py::dict estimate_batch(const Array<T>& a, const std::string& method, double tol
     for (Index i = 0; i < m; ++i) su(b, i) = e.computed ? est.u[i] : T(i == 0);
     for (Index j = 0; j < n; ++j) sv(b, j) = e.computed ? est.v[j] : T(j == 0);
   }
-  py::dict out;
-  out["sigma"] = sigma;
-  out["lower"] = lower;
-  out["residual"] = residual;
-  out["certain"] = certain;
-  out["upper"] = found;
-  out["iterations"] = iterations;
-  out["bound_steps"] = steps;
-  out["bound_kind"] = kind;
-  out["converged"] = converged;
-  out["finite"] = finite;
-  out["computed"] = computed;
-  out["u"] = u;
-  out["v"] = v;
-  return out;
+  return PyBatchEstimate{std::move(sigma), std::move(lower), std::move(residual),
+                         std::move(found), std::move(iterations), std::move(steps),
+                         std::move(kind), std::move(converged), std::move(computed),
+                         std::move(u), std::move(v),
+                         PyBatchBounds{std::move(finite), std::move(certain)}};
 }
 
 template <typename T>
@@ -107,8 +90,8 @@ void bind_batch(py::module_& m) {
   m.def("estimate_batch", &estimate_batch<T>, py::arg("a").noconvert(), py::arg("method"),
         py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"), py::arg("seeds").noconvert(),
         py::arg("v0").noconvert(), py::arg("threads"), py::arg("timeout") = 0.0,
-        "Every matrix of a stack (B, m, n): bounds and estimates, one matrix per task. bound_kind "
-        "codes: 0 none, 1 power, 2 lanczos.");
+        "Every matrix of a stack (B, m, n): bounds and estimates, one matrix per task; each "
+        "field an array over the batch.");
 }
 
 }  // namespace specnorm_python

@@ -6,14 +6,10 @@
 namespace specnorm_python {
 
 template <typename T>
-py::tuple dense_bounds(const Array<T>& a) {
+specnorm::DenseBounds dense_bounds(const Array<T>& a) {
   const auto op = dense_view(a);
-  specnorm::DenseBounds b;
-  {
-    const py::gil_scoped_release release;
-    b = specnorm::dense_bounds(op);
-  }
-  return py::make_tuple(b.finite, b.upper(), b.frobenius);
+  const py::gil_scoped_release release;
+  return specnorm::dense_bounds(op);
 }
 
 template <typename T>
@@ -27,7 +23,8 @@ double rayleigh_quotient(const Array<T>& a, const Array<T>& x) {
 template <typename T>
 void bind_bounds(py::module_& m) {
   m.def("dense_bounds", &dense_bounds<T>, py::arg("a").noconvert(),
-        "(all entries finite, min(||A||_F, sqrt(||A||_1 ||A||_inf)), ||A||_F) in one pass.");
+        "The bounds of a dense 2-D array from one pass: whether every entry is finite, ||A||_F, "
+        "||A||_1, ||A||_inf and the certain bound min(||A||_F, sqrt(||A||_1 ||A||_inf)).");
   m.def("rayleigh_quotient", &rayleigh_quotient<T>, py::arg("a").noconvert(),
         py::arg("x").noconvert(), "||A x|| / ||x|| for nonzero x.");
 }

@@ -2,17 +2,19 @@
 #pragma once
 
 #include "common.hpp"
+#include "results.hpp"
 #include "specnorm/dense.hpp"
 
 namespace specnorm_python {
 
 template <typename T>
-py::dict estimate(const Array<T>& a, const std::string& method, double tol, Index maxiter,
-                  Index basis_size, std::uint64_t seed, const Array<T>& v0, double norm_hint,
-                  double timeout) {
+PyEstimate estimate(const Array<T>& a, specnorm::Method method, double tol, Index maxiter,
+                    Index basis_size, std::uint64_t seed, const Array<T>& v0, double norm_hint,
+                    double timeout) {
   const auto op = dense_view(a);
   const specnorm::Vector<T> start = vector_from(v0, op.cols(), "v0");
   check_budget(tol, maxiter);
+  check_iterative(method);
   specnorm::Options<specnorm::RealOf<T>> opt;
   opt.tol = static_cast<specnorm::RealOf<T>>(tol);
   opt.maxiter = maxiter;
@@ -24,13 +26,13 @@ py::dict estimate(const Array<T>& a, const std::string& method, double tol, Inde
   specnorm::Estimate<T> est;
   {
     const py::gil_scoped_release release;
-    est = specnorm::solve_dense(op, start, opt, [&method](const auto& o, const auto& s,
-                                                           const auto& options) {
+    est = specnorm::solve_dense(op, start, opt, [method](const auto& o, const auto& s,
+                                                          const auto& options) {
       return run_iterative(o, s, options, method);
     });
   }
   stop.finish();
-  return estimate_dict(est);
+  return to_python(est);
 }
 
 template <typename T>
@@ -38,7 +40,8 @@ void bind_dense(py::module_& m) {
   m.def("estimate", &estimate<T>, py::arg("a").noconvert(), py::arg("method"), py::arg("tol"),
         py::arg("maxiter"), py::arg("basis_size"), py::arg("seed"), py::arg("v0").noconvert(),
         py::arg("norm_hint"), py::arg("timeout") = 0.0,
-        "Largest singular triplet of a dense 2-D array (float32, float64, complex64, complex128).");
+        "Largest singular triplet of a dense 2-D array (float32, float64, complex64, complex128) "
+        "by an iterative method (power, lanczos or rayleigh).");
 }
 
 }  // namespace specnorm_python

@@ -1,7 +1,8 @@
 // estimate_small: one small dense matrix by the Gram kernel, the path of method="auto" for
-// min(m, n) <= 64, for one dtype.
+// min(m, n) <= specnorm::gram_cutoff, for one dtype.
 #pragma once
 #include "common.hpp"
+#include "results.hpp"
 #include "specnorm/bounds.hpp"
 #include "specnorm/small.hpp"
 
@@ -9,12 +10,12 @@ namespace specnorm_python {
 
 /// One small dense matrix by the Gram kernel (small.hpp) with its one-pass bounds, in one call
 /// and with the least conversion. The start is `v0`, or drawn from `seed` when v0 is None.
-/// Returns (status, sigma, lower, upper, residual, iterations, converged, u, v): status 0
-/// computed, 1 an entry is NaN or Inf, 2 A = 0 (nothing computed); upper is the certain bound
-/// (the smaller of the one-pass bound and the kernel's); u and v are None unless `vectors`.
+/// Nothing is computed where the bounds' status is not ok (an entry NaN or infinite, or
+/// A = 0); `upper` is the certain bound (the smaller of the one-pass bound and the kernel's);
+/// u and v are None unless `vectors`.
 template <typename T>
-py::tuple estimate_small(const Array<T>& a, double tol, Index maxiter, std::uint64_t seed,
-                         const py::object& v0, bool vectors, double timeout) {
+PySmallEstimate estimate_small(const Array<T>& a, double tol, Index maxiter, std::uint64_t seed,
+                               const py::object& v0, bool vectors, double timeout) {
   using Real = specnorm::RealOf<T>;
   const auto op = dense_view(a);
   check_budget(tol, maxiter);
@@ -23,16 +24,15 @@ py::tuple estimate_small(const Array<T>& a, double tol, Index maxiter, std::uint
   if (!drawn) start = vector_from(v0.cast<Array<T>>(), op.cols(), "v0");
   specnorm::DenseBounds bounds;
   specnorm::Estimate<T> est;
-  int status = 0;
+  PySmallEstimate out;
   StopRequest stop(timeout);
   {
     const py::gil_scoped_release release;
     bounds = specnorm::dense_bounds(op);
-    if (!bounds.finite) {
-      status = 1;
-    } else if (!(bounds.upper() > 0) || op.rows() == 0 || op.cols() == 0) {
-      status = 2;
-    } else {
+    out.status = specnorm::status_of(bounds);
+    if (out.status == specnorm::Status::ok && (op.rows() == 0 || op.cols() == 0))
+      out.status = specnorm::Status::zero;
+    if (out.status == specnorm::Status::ok) {
       specnorm::Options<Real> opt;
       opt.tol = static_cast<Real>(tol);
       opt.maxiter = maxiter;
@@ -44,13 +44,18 @@ py::tuple estimate_small(const Array<T>& a, double tol, Index maxiter, std::uint
     }
   }
   stop.finish();
-  if (status != 0) return py::make_tuple(status, 0.0, 0.0, 0.0, 0.0, 0, true, py::none(),
-                                         py::none());
-  const py::object u = vectors ? py::object(to_numpy(est.u)) : py::none();
-  const py::object v = vectors ? py::object(to_numpy(est.v)) : py::none();
-  return py::make_tuple(status, static_cast<double>(est.sigma), static_cast<double>(est.lower),
-                        std::min(bounds.upper(), est.upper), static_cast<double>(est.residual),
-                        est.iterations, est.converged, u, v);
+  if (out.status != specnorm::Status::ok) return out;  // zeros, converged, no vectors
+  out.sigma = static_cast<double>(est.sigma);
+  out.lower = static_cast<double>(est.lower);
+  out.upper = std::min(bounds.upper(), est.upper);
+  out.residual = static_cast<double>(est.residual);
+  out.iterations = est.iterations;
+  out.converged = est.converged;
+  if (vectors) {
+    out.u = to_numpy(est.u);
+    out.v = to_numpy(est.v);
+  }
+  return out;
 }
 
 template <typename T>
@@ -58,8 +63,8 @@ void bind_small(py::module_& m) {
   m.def("estimate_small", &estimate_small<T>, py::arg("a").noconvert(), py::arg("tol"),
         py::arg("maxiter"), py::arg("seed"), py::arg("v0"), py::arg("vectors"),
         py::arg("timeout") = 0.0,
-        "A small dense matrix by the Gram kernel with its bounds: (status, sigma, lower, upper, "
-        "residual, iterations, converged, u, v); status 1: not finite, 2: zero.");
+        "A small dense matrix by the Gram kernel with its certain bound; nothing computed where "
+        "the status is not ok (not_finite, zero).");
 }
 
 }  // namespace specnorm_python

@@ -2,20 +2,20 @@
 // both index types.
 #pragma once
 #include "common.hpp"
+#include "results.hpp"
 #include "specnorm/bounds.hpp"
 #include "specnorm/sparse.hpp"
 
 namespace specnorm_python {
 
 /// A sparse matrix in CSR form (SciPy's indptr, indices, data), viewed in place: its one-pass
-/// bounds, then `method` from `v0` unless an entry is not finite or A = 0. Returns the fields of
-/// `estimate` plus "finite" and "certain" (the bound); nothing is computed where finite is
-/// false or certain is 0.
+/// bounds, then `method` from `v0` where their status is ok (no entry NaN or infinite, A != 0);
+/// the estimate is None where nothing was computed.
 template <typename T, typename I>
-py::dict estimate_sparse(const Array<I>& indptr, const Array<I>& indices, const Array<T>& data,
-                         Index m, Index n, const std::string& method, double tol, Index maxiter,
-                         Index basis_size, std::uint64_t seed, const Array<T>& v0,
-                         double timeout) {
+PySparseEstimate estimate_sparse(const Array<I>& indptr, const Array<I>& indices,
+                                 const Array<T>& data, Index m, Index n, specnorm::Method method,
+                                 double tol, Index maxiter, Index basis_size, std::uint64_t seed,
+                                 const Array<T>& v0, double timeout) {
   // Contiguous vectors (the stride of a vector of at most one entry does not matter).
   const auto contiguous = [](const auto& x, Index itemsize) {
     return x.ndim() == 1 && (x.shape(0) <= 1 || x.strides(0) == itemsize);
@@ -27,6 +27,7 @@ py::dict estimate_sparse(const Array<I>& indptr, const Array<I>& indices, const 
       !contiguous(data, sizeof(T)) || data.shape(0) < nnz)
     throw std::invalid_argument("indices and data must be contiguous vectors of length nnz");
   check_budget(tol, maxiter);
+  check_iterative(method);
   const specnorm::CsrOperator<T, I> op(indptr.data(), indices.data(), data.data(), m, n);
   const specnorm::Vector<T> start = vector_from(v0, n, "v0");
   specnorm::DenseBounds bounds;
@@ -36,7 +37,7 @@ py::dict estimate_sparse(const Array<I>& indptr, const Array<I>& indices, const 
   {
     const py::gil_scoped_release release;
     bounds = op.bounds();
-    if (bounds.finite && bounds.upper() > 0) {
+    if (specnorm::status_of(bounds) == specnorm::Status::ok) {
       specnorm::Options<specnorm::RealOf<T>> opt;
       opt.tol = static_cast<specnorm::RealOf<T>>(tol);
       opt.maxiter = maxiter;
@@ -49,9 +50,9 @@ py::dict estimate_sparse(const Array<I>& indptr, const Array<I>& indices, const 
     }
   }
   stop.finish();
-  py::dict out = computed ? estimate_dict(est) : py::dict();
-  out["finite"] = bounds.finite;
-  out["certain"] = bounds.upper();
+  PySparseEstimate out;
+  out.bounds = bounds;
+  if (computed) out.estimate = py::cast(to_python(est));
   return out;
 }
 
@@ -62,7 +63,8 @@ void bind_sparse(py::module_& m) {
         py::arg("indices").noconvert(), py::arg("data").noconvert(), py::arg("m"), py::arg("n"),
         py::arg("method"), py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"),
         py::arg("seed"), py::arg("v0").noconvert(), py::arg("timeout") = 0.0,
-        "A CSR matrix viewed in place: bounds and an estimate.");
+        "A CSR matrix viewed in place: its bounds, and an estimate by an iterative method "
+        "(power, lanczos or rayleigh) where they leave one to compute.");
 }
 
 template <typename T>

@@ -1,8 +1,9 @@
 // What the translation units of the bindings share: NumPy arrays viewed as the core's operators
 // without copying (C order, F order or any view whose rows or columns are contiguous; the
-// Python layer copies anything else once, before the call), the stop request of one call, and
-// the conversions of vectors and estimates. The only headers besides the register_*.cpp files
-// that know Python; the core under cpp/specnorm/ does not.
+// Python layer copies anything else once, before the call), the stop request of one call, the
+// conversions of vectors and the dispatch on the method. With results.hpp (the answers as they
+// cross into Python) the only headers besides the .cpp files that know Python; the core under
+// cpp/specnorm/ does not.
 #pragma once
 
 #include <pybind11/complex.h>
@@ -20,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "specnorm/batch.hpp"
 #include "specnorm/lanczos.hpp"
 #include "specnorm/operator.hpp"
 #include "specnorm/power.hpp"
@@ -134,40 +136,27 @@ py::array_t<T> to_numpy(const specnorm::Vector<T>& x) {
   return out;
 }
 
-inline const char* bound_name(specnorm::BoundKind k) {
-  switch (k) {
-    case specnorm::BoundKind::power: return "power";
-    case specnorm::BoundKind::lanczos: return "lanczos";
-    default: return "none";
-  }
+/// Throws unless `method` is one of the iterative methods that run on any operator.
+inline void check_iterative(specnorm::Method method) {
+  if (method != specnorm::Method::power && method != specnorm::Method::lanczos &&
+      method != specnorm::Method::rayleigh)
+    throw std::invalid_argument(
+        "method gram runs on small dense matrices only (estimate_small, estimate_batch)");
 }
 
-/// `method` ("power", "lanczos" or "rayleigh") on any operator of the core.
+/// `method` (power, lanczos or rayleigh: check_iterative) on any operator of the core.
 template <typename Op, typename T>
 specnorm::Estimate<T> run_iterative(const Op& op, const specnorm::Vector<T>& start,
                                     const specnorm::Options<specnorm::RealOf<T>>& opt,
-                                    const std::string& method) {
-  if (method == "power") return specnorm::power_iteration(op, start, opt);
-  if (method == "lanczos") return specnorm::lanczos(op, start, opt);
-  if (method == "rayleigh") return specnorm::rayleigh_iteration(op, start, opt);
-  throw std::invalid_argument("unknown method '" + method + "'");
-}
-
-/// The fields of an estimate as a dict (sigma, lower, residual, u, v, iterations, converged,
-/// bound_kind, bound_steps).
-template <typename T>
-py::dict estimate_dict(const specnorm::Estimate<T>& est) {
-  py::dict out;
-  out["sigma"] = static_cast<double>(est.sigma);
-  out["lower"] = static_cast<double>(est.lower);
-  out["residual"] = static_cast<double>(est.residual);
-  out["u"] = to_numpy(est.u);
-  out["v"] = to_numpy(est.v);
-  out["iterations"] = est.iterations;
-  out["converged"] = est.converged;
-  out["bound_kind"] = bound_name(est.bound_kind);
-  out["bound_steps"] = est.bound_steps;
-  return out;
+                                    specnorm::Method method) {
+  switch (method) {
+    case specnorm::Method::power: return specnorm::power_iteration(op, start, opt);
+    case specnorm::Method::lanczos: return specnorm::lanczos(op, start, opt);
+    case specnorm::Method::rayleigh: return specnorm::rayleigh_iteration(op, start, opt);
+    default: break;
+  }
+  check_iterative(method);  // throws
+  return {};
 }
 
 /// Throws unless 0 < tol < 1 and maxiter >= 1.

@@ -5,6 +5,7 @@
 PYBIND11_MODULE(_core, m) {
   namespace sp = specnorm_python;
   m.doc() = "The C++/Eigen core of specnorm (private: use the functions of specnorm).";
+  sp::register_types(m);    // the answers' classes, the enums and the constants, once
   sp::register_float64(m);  // the commonest dtype first: overloads are tried in order
   sp::register_float32(m);
   sp::register_complex64(m);

@@ -13,6 +13,10 @@
 
 namespace specnorm {
 
+/// A float64 sum of squares below this has lost digits to underflow: the pass over the entries
+/// is then redone on magnitudes divided by the largest (dense_bounds here, sparse.hpp alike).
+constexpr double underflow_squares = 1e-280;
+
 struct DenseBounds {
   bool finite = true;     ///< no NaN or infinity among the entries
   double frobenius = 0;   ///< ||A||_F
@@ -21,6 +25,15 @@ struct DenseBounds {
   double largest_part = 0;  ///< largest |real part| or |imaginary part| of an entry
   double upper() const { return std::min(frobenius, std::sqrt(norm1) * std::sqrt(norm_inf)); }
 };
+
+/// What the one-pass bounds leave a solver to do: `ok`, run it; `not_finite`, nothing (an entry
+/// is NaN or infinite: there is no spectral norm); `zero`, nothing (A = 0: sigma = 0 exactly).
+enum class Status { ok = 0, not_finite = 1, zero = 2 };
+
+inline Status status_of(const DenseBounds& b) {
+  if (!b.finite) return Status::not_finite;
+  return b.upper() > 0 ? Status::ok : Status::zero;
+}
 
 namespace detail {
 
@@ -109,12 +122,12 @@ DenseBounds dense_bounds(const DenseOperator<Scalar>& op) {
   const auto& S = op.stored();
   DenseBounds b = detail::scaled_pass(S, 1.0, false);
   if (!b.finite) return b;
-  const double tiny = 1e-280;  // squares below this lose digits to underflow in double
   const bool overflow = !std::isfinite(b.frobenius) || !std::isfinite(b.norm1) ||
                         !std::isfinite(b.norm_inf);
   // Magnitudes or their squares that underflow (tiny entries) would understate the bounds, even
   // to zero for a nonzero matrix.
-  const bool underflow = b.largest_part > 0 && (b.norm1 == 0 || b.frobenius * b.frobenius < tiny);
+  const bool underflow =
+      b.largest_part > 0 && (b.norm1 == 0 || b.frobenius * b.frobenius < underflow_squares);
   if (!overflow && !underflow) return b;
   double largest = 0;
   for (Index j = 0; j < S.cols(); ++j)

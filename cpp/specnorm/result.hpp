@@ -15,6 +15,24 @@ namespace specnorm {
 /// In both cases k is `Estimate::bound_steps` and v0 the start vector.
 enum class BoundKind { none = 0, power = 1, lanczos = 2 };
 
+// Constants of the solvers that the Python engine (specnorm/_rules.py) writes too; the module
+// specnorm._core exposes each, and tests/test_rules.py checks that the two languages agree.
+
+/// The default (and the Python layer's largest) Lanczos basis: Options::basis_size.
+constexpr Index default_basis_size = 64;
+/// Lanczos: a new alpha or beta below this times eps times the norm before orthogonalization
+/// is a breakdown (an invariant subspace), taken as zero.
+constexpr double lanczos_tiny_factor = 16;
+/// Reorthogonalization repeats a Gram-Schmidt pass while the pass left less than this fraction
+/// of the norm, 1 / sqrt(2) (the criterion of Daniel, Gragg, Kaufman and Stewart).
+constexpr double dgks_ratio = 0.7071067811865476;
+/// A thick restart of a full basis of kmax vectors keeps kmax / restart_divisor Ritz vectors.
+constexpr Index restart_divisor = 2;
+/// Rayleigh-quotient iteration: at most this many MINRES steps per shifted solve ...
+constexpr Index rayleigh_inner_steps = 24;
+/// ... each stopped at this relative residual.
+constexpr double rayleigh_minres_rtol = 1e-3;
+
 template <typename Scalar>
 struct Estimate {
   using Real = RealOf<Scalar>;
@@ -34,7 +52,7 @@ template <typename Real>
 struct Options {
   Real tol = Real(1e-6);    ///< stop when ||A^H u - sigma v|| <= tol * sigma
   Index maxiter = 10000;    ///< at most this many products with A and A^H
-  Index basis_size = 64;    ///< Lanczos: largest basis before a thick restart
+  Index basis_size = default_basis_size;  ///< Lanczos: largest basis before a thick restart
   std::uint64_t seed = 0;   ///< for the rare fresh random vectors a solver needs
   Real norm_hint = 1;       ///< a rough size of sigma_1 (> 0), to scale the first products
   /// Asked once per step (and once per inner step): true when the caller wants the solver to

@@ -28,6 +28,11 @@
 
 namespace specnorm {
 
+/// The kernel is meant for matrices with min(m, n) at most this (the Python layer's
+/// SVD_CUTOFF: method="auto" runs it there); above, a Krylov method's products cost more than
+/// its per-step overhead.
+constexpr Index gram_cutoff = 64;
+
 /// The Gram power iteration above for the dense operator `op` from `v0` (length cols), with
 /// `squarings` squarings of G (0 gives plain power iteration on the Gram matrix).
 template <typename Scalar>

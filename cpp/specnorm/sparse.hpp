@@ -63,7 +63,7 @@ class CsrOperator {
     const bool overflow = !std::isfinite(b.frobenius) || !std::isfinite(b.norm1) ||
                           !std::isfinite(b.norm_inf);
     const bool underflow =
-        b.largest_part > 0 && (b.norm1 == 0 || b.frobenius * b.frobenius < 1e-280);
+        b.largest_part > 0 && (b.norm1 == 0 || b.frobenius * b.frobenius < underflow_squares);
     if (!overflow && !underflow) return b;
     double largest = 0;
     for (Index k = 0; k < nnz(); ++k) {

@@ -1,5 +1,4 @@
-"""Upper bounds on sigma_1: the certain one from the entries, and those a random start supports
-(docs/mathematics.md, section 9.3).
+"""The upper bounds on sigma_1 that a random start supports (docs/mathematics.md, section 9.3).
 
 With a start uniform on the unit sphere, the power and Lanczos estimates fall far below sigma_1 only
 when the start is nearly orthogonal to the top singular space. Outside an event of probability
@@ -10,32 +9,12 @@ they stay valid for an iteration that stops adaptively.
 from __future__ import annotations
 
 import math
-from typing import Any
 
-import numpy as np
+from ._rules import FAILURE_PROBABILITY
 
-from ._rules import FAILURE_PROBABILITY, UNDERFLOW_SQUARES
-
-__all__ = ["entry_bound", "needs_rescale", "random_start_factor"]
+__all__ = ["random_start_factor"]
 
 
-
-
-def needs_rescale(big: Any, norm1: Any, norm_inf: Any, squares: Any) -> Any:
-    """Where the float64 sums of a pass over the entries' magnitudes (largest ``big``, largest
-    column sum ``norm1``, largest row sum ``norm_inf``, sum of squares) overflowed or lost the
-    answer to underflow, so that the pass must be redone with magnitudes divided by ``big``.
-    Scalars or NumPy arrays, elementwise."""
-    overflow = ~(np.isfinite(norm1) & np.isfinite(norm_inf) & np.isfinite(squares))
-    underflow = (big > 0) & ((norm1 == 0) | (squares < UNDERFLOW_SQUARES))
-    return (big > 0) & (overflow | underflow)
-
-
-def entry_bound(norm1: Any, norm_inf: Any, squares: Any, scale: Any = 1.0) -> Any:
-    """The certain bound ``min(||A||_F, sqrt(||A||_1 ||A||_inf))`` from the sums of a pass over
-    magnitudes divided by ``scale``, in the units of A. Scalars or NumPy arrays."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        return np.minimum(np.sqrt(squares), np.sqrt(norm1) * np.sqrt(norm_inf)) * scale
 
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ._bounds import entry_bound, needs_rescale
 from ._rules import compute_dtype
+from .engine.bounds import entry_bound, needs_rescale
 
 __all__ = ["DaskProducts", "dask_bounds", "is_dask_array"]
 

@@ -1,9 +1,9 @@
 """Matrix-free operators: any object with ``shape``, ``matvec`` and ``rmatvec`` (a SciPy
 ``LinearOperator``, the convolution operators of :mod:`specnorm.conv`, or your own).
 
-The iterative methods are those of :mod:`specnorm.backends.xp` (the pure-NumPy backend's code),
-with the two products replaced by calls to the operator, so power iteration, Lanczos and
-Rayleigh-quotient iteration run unchanged, with the same stopping rule and certification.
+The iterative methods are the engine's (:mod:`specnorm.engine`) on NumPy vectors, with the two
+products replaced by calls to the operator, so power iteration, Lanczos and Rayleigh-quotient
+iteration run unchanged, with the same stopping rule and certification.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 
 from ._rules import compute_dtype
 from .backends import numpy as _numpy
-from .backends.xp import Engine
+from .engine import Operator
 
-__all__ = ["OperatorEngine", "SparseProducts", "is_operator", "operator_dtype"]
+__all__ = ["ProductsOperator", "SparseProducts", "is_operator", "operator_dtype"]
 
 
 def is_operator(a: Any) -> bool:
@@ -34,28 +34,33 @@ def operator_dtype(op: Any) -> np.dtype:
     return compute_dtype(np.float64 if dtype is None else dtype)
 
 
-class OperatorEngine(Engine):
-    """The iterative methods of :class:`~specnorm.backends.xp.Engine` on a matrix-free operator:
-    products call ``op.matvec`` and ``op.rmatvec`` (on NumPy vectors); every result is checked
-    for shape and finiteness, since nothing can be checked before the first product. (There are
-    no entries: the API layer never asks it for bounds or an SVD.)"""
+class ProductsOperator(Operator):
+    """A matrix-free operator as the engine's operator (a stack of one): products call
+    ``op.matvec`` and ``op.rmatvec`` on NumPy vectors; every result is checked for shape and
+    finiteness, since nothing can be checked before the first product. (There are no entries:
+    no bounds or SVD are asked of it.) Lanczos applies A^H to q_j itself, as for sparse
+    matrices."""
+
+    fused = False
 
     def __init__(self, op: Any, dtype: np.dtype) -> None:
-        like = np.zeros((0, 0), dtype=dtype)
-        super().__init__(_numpy._load(), like, to_host=np.asarray,
-                         from_host=lambda values, _like: np.asarray(values))
+        xp = _numpy._load()
+        like = np.zeros((0,), dtype=dtype)
+        super().__init__(xp, like.dtype, "cpu", np.asarray,
+                         lambda values, _like: np.asarray(values), like)
         self.op = op
+        self.count = 1
         self.m, self.n = (int(d) for d in op.shape)
 
     def _product(self, name: str, x: Any, size: int) -> np.ndarray:
-        out = np.asarray(getattr(self.op, name)(np.asarray(x)))
+        out = np.asarray(getattr(self.op, name)(np.asarray(x)[0]))
         if out.size != size:
             raise ValueError(f"the operator's {name} returned {out.size} numbers; expected a "
                              f"vector of length {size} (A has shape ({self.m}, {self.n}))")
         if out.dtype.kind == "c" and not self.complex:
             raise TypeError(f"the operator's {name} returned complex values but its dtype is "
                             f"real ({self.dtype})")
-        out = out.reshape(size).astype(self.dtype, copy=False)
+        out = out.reshape(1, size).astype(self.dtype, copy=False)
         if not np.all(np.isfinite(out)):
             raise ValueError(f"the operator's {name} returned NaN or Inf")
         return out
@@ -65,6 +70,9 @@ class OperatorEngine(Engine):
 
     def adjoint(self, y: Any) -> Any:
         return self._product("rmatvec", y, self.n)
+
+    def select(self, rows: np.ndarray) -> ProductsOperator:
+        return self
 
 
 class SparseProducts:

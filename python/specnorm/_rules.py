@@ -3,8 +3,9 @@ tolerance floor, the default product budget, the safe ranges of scale, the metho
 thresholds. This module imports nothing of the package (only NumPy), so that the public API, the
 pipeline, the backends and the engine can all read it without importing one another.
 
-The C++ core has its own copies of the constants it needs; ``tests/test_rules.py`` checks that
-the two agree.
+The C++ core has its own copies of the constants it needs, and exposes each as an attribute of
+``specnorm._core`` (which this module must not import: it may be missing); ``tests/test_rules.py``
+checks that the two agree.
 """
 
 from __future__ import annotations
@@ -16,16 +17,23 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "BASIS_BYTES", "BASIS_VECTORS", "BOUND_KINDS", "FAILURE_PROBABILITY", "METHODS",
-    "MOST_CALLS", "SVD_CUTOFF", "UNDERFLOW_SQUARES", "basis_size", "compute_dtype",
-    "core_view", "default_maxiter", "namespace_compute_dtype", "namespace_dtype", "remaining",
-    "resolve_method", "safe_range", "stack_view", "tol_floor",
+    "BASIS_BYTES", "BASIS_VECTORS", "BOUND_KINDS", "CORE_METHODS", "DGKS_RATIO",
+    "FAILURE_PROBABILITY", "LANCZOS_TINY", "METHODS", "MOST_CALLS", "RAYLEIGH_INNER_STEPS",
+    "RAYLEIGH_MINRES_RTOL", "RESTART_DIVISOR", "STATUSES", "SVD_CUTOFF", "UNDERFLOW_SQUARES",
+    "basis_size", "compute_dtype", "core_view", "default_maxiter", "namespace_compute_dtype",
+    "namespace_dtype", "remaining", "resolve_method", "safe_range", "stack_view", "tol_floor",
 ]
 
 #: The methods a caller may ask for.
 METHODS = ("auto", "power", "lanczos", "rayleigh", "svd")
 #: The kinds of random-start bound a run supports, by their code in the core (BoundKind).
 BOUND_KINDS = ("none", "power", "lanczos")
+#: The solvers of the compiled core, by their code there (Method): the iterative methods of
+#: METHODS and "gram", the Gram kernel for small matrices (resolve_method).
+CORE_METHODS = ("power", "lanczos", "rayleigh", "gram")
+#: What the one-pass bounds leave a solver to do, by the code of the core's Status (an IntEnum,
+#: equal to its code): "ok" (it runs), "not_finite" (an entry is NaN or Inf), "zero" (A = 0).
+STATUSES = ("ok", "not_finite", "zero")
 #: method="auto" on a matrix whose smaller dimension is at most this runs the Gram kernel
 #: (reported as "power", with a certain upper bound) where the backend has it, else the SVD.
 SVD_CUTOFF = 64
@@ -41,6 +49,18 @@ FAILURE_PROBABILITY = 1e-3
 #: A float64 sum of squares below this has lost digits to underflow: the pass over the
 #: entries is redone on magnitudes divided by the largest (bounds.hpp and sparse.hpp alike).
 UNDERFLOW_SQUARES = 1e-280
+#: Lanczos: a new alpha or beta below this times eps times the norm before orthogonalization
+#: is a breakdown (an invariant subspace), taken as zero.
+LANCZOS_TINY = 16.0
+#: Reorthogonalization repeats a Gram-Schmidt pass while it left less than this fraction of the
+#: norm, 1 / sqrt(2) (the criterion of Daniel, Gragg, Kaufman and Stewart).
+DGKS_RATIO = math.sqrt(0.5)
+#: A thick restart of a full Lanczos basis of kmax vectors keeps kmax // RESTART_DIVISOR.
+RESTART_DIVISOR = 2
+#: Rayleigh-quotient iteration: at most this many MINRES steps per shifted solve, each stopped
+#: at the relative residual RAYLEIGH_MINRES_RTOL.
+RAYLEIGH_INNER_STEPS = 24
+RAYLEIGH_MINRES_RTOL = 1e-3
 
 
 def compute_dtype(dtype: Any) -> np.dtype:

@@ -2,7 +2,7 @@
 
 Every backend is an :class:`~specnorm.backends.xp.XpBackend` (the C++ one a subclass): it says
 whether it can run here and why not, which arrays it owns, and computes the bounds, the iterative
-estimates and the exact reference for the API layer in :mod:`specnorm._api`.
+estimates and the exact reference for the pipeline in :mod:`specnorm._solve`.
 
 Choice for ``backend="auto"``: arrays of a device backend (CuPy) go to it; everything else (NumPy
 and what converts to NumPy) goes to ``cpp`` when ``specnorm._core`` imports, else to ``numpy``.

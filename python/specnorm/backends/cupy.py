@@ -1,9 +1,9 @@
-"""The GPU backend: the array-API methods of :mod:`specnorm.backends.xp` on CuPy arrays.
+"""The GPU backend: the Python engine (:mod:`specnorm.engine`) on CuPy arrays.
 
 CuPy is optional (``pip install "pyspecnorm[gpu]"``) and imported only when this backend is first
 asked whether it can run, never by ``import specnorm``. The input stays on its device; inside the
 iterations only the scalars of the stopping rule and the small projected problems come back to
-the host (see :mod:`specnorm.backends.xp`).
+the host (see :mod:`specnorm.engine`).
 """
 
 from __future__ import annotations

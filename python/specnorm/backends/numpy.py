@@ -1,4 +1,4 @@
-"""The pure-NumPy backend: the array-API methods of :mod:`specnorm.backends.xp` on NumPy arrays.
+"""The pure-NumPy backend: the Python engine (:mod:`specnorm.engine`) on NumPy arrays.
 
 It needs no compiled code, so it is what ``backend="auto"`` uses for NumPy input when the C++
 extension is missing. NumPy computes every product with its BLAS; each step reads the matrix twice
