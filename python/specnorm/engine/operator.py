@@ -123,17 +123,14 @@ class Operator:
         return self.xp.conj(x) if self.complex else x
 
     def norms(self, x: Any) -> Any:
-        """The norm of every row of x, without overflow or harmful underflow at any scale."""
+        """The norm of every row of x, without overflow or harmful underflow at any scale: the
+        row (its real and imaginary parts side by side) divided by its largest magnitude."""
         xp = self.xp
-        parts = (xp.real(x), xp.imag(x)) if self.complex else (x,)
-        big = xp.max(xp.abs(parts[0]), axis=-1)
-        for p in parts[1:]:
-            big = xp.maximum(big, xp.max(xp.abs(p), axis=-1))
+        if self.complex:  # real division: a complex one by a subnormal real overflows
+            x = xp.concat([xp.real(x), xp.imag(x)], axis=-1)
+        big = xp.max(xp.abs(x), axis=-1)
         safe = xp.where(big > 0, big, xp.ones_like(big))
-        squares = xp.linalg.vector_norm(parts[0] / safe[..., None], axis=-1) ** 2
-        for p in parts[1:]:
-            squares = squares + xp.linalg.vector_norm(p / safe[..., None], axis=-1) ** 2
-        return big * xp.sqrt(squares)
+        return big * xp.linalg.vector_norm(x / safe[..., None], axis=-1)
 
     def divide(self, x: Any, d: Any) -> Any:
         """Each row of x divided by the real d[row], real and imaginary parts apart: NumPy and

@@ -49,6 +49,8 @@ def power(op: Operator, members: np.ndarray, v0: Any, opt: Options, run: Run) ->
     pu, pv = op.zeros(count, op.m), op.zeros(count, op.n)
     every = max(1, int(opt.sync_every))
     tick, check = 0, True
+    scale: Any = None
+    scale_host = np.zeros(0)
 
     def leave(idx: np.ndarray) -> None:
         """Rows ``idx`` are done: their last pair is the answer (the start's own pair where
@@ -76,7 +78,10 @@ def power(op: Operator, members: np.ndarray, v0: Any, opt: Options, run: Run) ->
             op, members = op.select(keep), members[keep]
             v, pu, pv = (op.xp.take(x, at, axis=0) for x in (v, pu, pv))
             steps, fresh, alive, paired = steps[keep], fresh[keep], alive[keep], paired[keep]
-        scale = op.put_real(run.scale(members))
+            scale = None
+        factors = run.scale(members)
+        if scale is None or not np.array_equal(factors, scale_host):
+            scale_host, scale = factors, op.put_real(factors)  # changes only at a read-back
         z, w = op.normal(v, scale)
         run.iterations[members] += 2 * alive
         s = op.norms(z)
@@ -96,7 +101,10 @@ def power(op: Operator, members: np.ndarray, v0: Any, opt: Options, run: Run) ->
             run.lower[idx] = np.maximum(run.lower[idx], s_h[ok])
             run.bound_steps[idx] = steps[ok]
             run.residual[idx] = res_h[ok]
-            if np.any(ok):
+            if np.all(ok):
+                pu, pv = op.divide(z, s_safe), v
+                paired[:] = True
+            elif np.any(ok):
                 mask = op.put_real(ok.astype(np.float64))[:, None] > 0
                 pu = xp.where(mask, op.divide(z, s_safe), pu)
                 pv = xp.where(mask, v, pv)
