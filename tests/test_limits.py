@@ -37,8 +37,10 @@ def check_best_so_far(est, timeout, elapsed, close=1e-6):
     else:
         assert est.iterations > 2
         assert abs(est.sigma - 1.0) < close
-    # the deadline is checked once per step: a step of this size takes microseconds
-    assert timeout <= elapsed < timeout + 2.0
+    # the deadline is checked once per step: a step of this size takes microseconds, but a
+    # Dask step (two scheduler round trips, and its bounds pass) can take seconds under a
+    # sanitizer
+    assert timeout <= elapsed < timeout + (2.0 if close is not None else 10.0)
 
 
 @pytest.mark.parametrize("timeout", [0.2, 0.5])

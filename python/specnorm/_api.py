@@ -59,8 +59,9 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
         ``"power"``: power iteration; ``"lanczos"``: Golub-Kahan-Lanczos bidiagonalization with
         full reorthogonalization and thick restarts; ``"rayleigh"``: a Lanczos start refined by
         Rayleigh-quotient iteration; ``"svd"``: the exact LAPACK SVD; ``"auto"``: Lanczos when
-        ``min(m, n) > 64``; for smaller dense matrices power iteration on the formed Gram
-        matrix (reported as ``"power"``, with a certain ``upper``), on every backend.
+        ``min(m, n) > 64``; for smaller matrices power iteration on the formed Gram matrix on
+        the C++ backend (reported as ``"power"``, with a certain ``upper``), the SVD on the
+        others (where it costs less).
     tol : float, optional
         Relative accuracy asked for, 0 < tol < 1: iterations stop when
         ``||A^H u - sigma v|| <= tol * sigma``, which puts sigma within ``tol * sigma`` of a

@@ -301,7 +301,7 @@ class Dense:
         self.batch, (self.m, self.n) = shape[:-2], shape[-2:]
         self.dtype = be.numpy_dtype(a)
         self.most_calls = be.MOST_CALLS
-        self.has_gram = "gram" in be.STACK_METHODS
+        self.has_gram = be.AUTO_SMALL == "gram"
 
     def resolve(self, method: str) -> str:
         return resolve_method(method, self.m, self.n, self.has_gram)

@@ -26,9 +26,9 @@ NAME = "cpp"
 class CppBackend(XpBackend):
     """The compiled core behind the backend interface of :class:`XpBackend`."""
 
-    #: Methods that ``estimate_stack`` runs on a whole stack (all the core has; "gram":
-    #: small.hpp).
-    STACK_METHODS = CORE_METHODS
+    #: method="auto" on a small matrix runs the core's Gram kernel (small.hpp): a certain
+    #: upper bound in a few microseconds.
+    AUTO_SMALL = "gram"
     #: The core's loops run in C++: the default budget is not capped.
     MOST_CALLS = None
 
