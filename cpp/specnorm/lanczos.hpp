@@ -105,7 +105,7 @@ Vector<Scalar> orthogonalize(const DenseMatrix<Scalar>& X, Index count, Vector<S
   for (int pass = 0; pass < 2; ++pass) {
     h += gram_schmidt_pass(X, count, x, level * before);
     const Real after = safe_norm(x);
-    if (!(after < Real(0.7071067811865476) * before)) break;
+    if (!(after < Real(dgks_ratio) * before)) break;
     before = after;
   }
   return h;
@@ -134,7 +134,7 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
   const Index m = op.rows();
   const Index n = op.cols();
   const Index kmax = std::max<Index>(2, std::min<Index>(opt.basis_size, n));
-  const Real tiny = Real(16) * std::numeric_limits<Real>::epsilon();
+  const Real tiny = Real(lanczos_tiny_factor) * std::numeric_limits<Real>::epsilon();
 
   Estimate<Scalar> est;
   est.bound_kind = BoundKind::lanczos;
@@ -267,7 +267,7 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
     P.col(j) = r / beta;
     if (j == kmax) {
       // Thick restart: keep the leading `keep` Ritz triplets and the residual direction.
-      const Index keep = kmax / 2;
+      const Index keep = kmax / restart_divisor;
       Eigen::JacobiSVD<Matrix> svd(B.topLeftCorner(j, j),
                                    Eigen::ComputeFullU | Eigen::ComputeFullV);
       const Matrix P_kept = P.leftCols(j) * svd.matrixV().leftCols(keep);

@@ -97,7 +97,7 @@ Estimate<Scalar> rayleigh_iteration(const Op& op, const Vector<Scalar>& v0,
   if (!(est.sigma > 0)) return est;
   est.converged = false;
 
-  const Index inner = std::min<Index>(24, std::max<Index>(2, op.cols()));
+  const Index inner = std::min<Index>(rayleigh_inner_steps, std::max<Index>(2, op.cols()));
   Vector<Scalar> v = est.v;
   Vector<Scalar> ax(op.rows());
   // Everything below is scaled by sigma: zh = A v / sigma, so the 2 x 2 problem is near 1.
@@ -105,8 +105,8 @@ Estimate<Scalar> rayleigh_iteration(const Op& op, const Vector<Scalar>& v0,
   Real sigma = est.sigma;
   while (est.iterations + 2 * inner + 1 + 2 <= opt.maxiter && !stop_requested(opt)) {
     // (A^H A / sigma^2 - I) x = v: the shift is the Rayleigh quotient itself.
-    Vector<Scalar> x = detail::shifted_minres(op, sigma, Real(1), v, inner, Real(1e-3), opt,
-                                                     est);
+    Vector<Scalar> x = detail::shifted_minres(op, sigma, Real(1), v, inner,
+                                              Real(rayleigh_minres_rtol), opt, est);
     // Ritz step on span{v, x}: orthonormal basis {v, x'}.
     x -= v * v.dot(x);
     x -= v * v.dot(x);
