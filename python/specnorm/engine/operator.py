@@ -17,6 +17,7 @@ Intended differences from operator.hpp:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ import numpy as np
 __all__ = ["Operator", "SparseOperator", "StackOperator"]
 
 
-class Operator:
+class Operator(ABC):
     """The common part: dtype facts, transfers and the row-wise vector algebra.
 
     ``to_host`` turns an array of the namespace into a NumPy array (the one way data leaves the
@@ -57,11 +58,13 @@ class Operator:
         self._like = like
 
     # -- products ------------------------------------------------------------------------------
-    def apply(self, x: Any) -> Any:  # pragma: no cover - every operator defines it
-        raise NotImplementedError
+    @abstractmethod
+    def apply(self, x: Any) -> Any:
+        """A x, row by row: (count, n) -> (count, m)."""
 
-    def adjoint(self, y: Any) -> Any:  # pragma: no cover - every operator defines it
-        raise NotImplementedError
+    @abstractmethod
+    def adjoint(self, y: Any) -> Any:
+        """A^H y, row by row: (count, m) -> (count, n)."""
 
     def normal(self, x: Any, scale: Any) -> tuple[Any, Any]:
         """(A x, A^H (scale A x)) row by row, ``scale`` a real array of one number per row: two
@@ -69,8 +72,9 @@ class Operator:
         z = self.apply(x)
         return z, self.adjoint(z * self.as_dtype(scale)[:, None])
 
-    def select(self, rows: np.ndarray) -> Operator:  # pragma: no cover - every operator defines it
-        raise NotImplementedError
+    @abstractmethod
+    def select(self, rows: np.ndarray) -> Operator:
+        """The operator restricted to the matrices ``rows``, in that order."""
 
     # -- transfers -----------------------------------------------------------------------------
     def fetch(self, *parts: Any) -> list[np.ndarray]:
