@@ -46,9 +46,12 @@ def xps():
 @functools.cache
 def spectrum_matrix(kind: str, m: int = 300, n: int = 200) -> np.ndarray:
     """U diag(s) V^T with random orthonormal U (m, n), V (n, n) and the singular values s:
-    "cluster" 1, 0.9999, 0.9998, ... (Lanczos restarts); "gap" 1, 0.9, then 0.85 ... 0.01."""
+    "cluster" 1, 0.9999, 0.9998, ... (Lanczos restarts); "gap" 1, 0.9, then 0.85 ... 0.01;
+    "wide" 1, 0.6, then 0.55 ... 0.01."""
     if kind == "cluster":
         values = 1.0 - 1e-4 * np.arange(n)
+    elif kind == "wide":
+        values = np.concatenate([[1.0, 0.6], np.linspace(0.55, 0.01, n - 2)])
     else:
         values = np.concatenate([[1.0, 0.9], np.linspace(0.85, 0.01, n - 2)])
     rng = np.random.default_rng(0)
@@ -283,10 +286,12 @@ def test_a_stack_moves_only_scalars_to_the_host(xps, transfers):
 
 
 def test_power_iteration_synchronises_only_every_few_steps(xps, transfers):
-    host = spectrum_matrix("gap")
-    est = sn.estimate(xps.asarray(host), "power", seed=0, tol=1e-8)
+    # a gap wide enough that power iteration proves sigma_1 itself (power.hpp), with no
+    # Lanczos check, whose steps each read back
+    host = spectrum_matrix("wide")
+    est = sn.estimate(xps.asarray(host), "power", seed=0, tol=1e-6)
     steps = est.iterations // 2
-    assert est.converged and steps >= 40
+    assert est.converged and steps >= 20
     assert cupy.SYNC_EVERY > 1
     # One transfer for the one-pass bounds, one per SYNC_EVERY steps (and the first and last).
     assert len(transfers) <= steps // cupy.SYNC_EVERY + 4, (len(transfers), steps)

@@ -265,11 +265,14 @@ def test_same_seed_gives_bit_identical_answers(backend, method):
 
 
 @pytest.mark.parametrize("method", ITERATIVE)
-def test_warm_start_converges_at_once(backend, method):
+def test_warm_start_converges_and_proves_sigma1(backend, method):
+    # The residual is met at once; proving that sigma_1 was not missed costs the random part
+    # of the mixed start about what a cold start costs, never more (docs/mathematics.md 7.4).
     a = np.random.default_rng(6).standard_normal((200, 150))
     first = backend.estimate(a, method, tol=1e-10, seed=0)
+    cold = backend.estimate(a, method, tol=1e-8, seed=1)
     again = backend.estimate(a, method, tol=1e-8, v0=first.v)
-    assert again.converged and again.iterations <= 6
+    assert again.converged and again.iterations <= cold.iterations + 10
     assert again.confidence == 1.0  # a chosen start supports only the certain bound
     assert again.sigma == pytest.approx(first.sigma, rel=1e-8)
 
@@ -404,7 +407,9 @@ def test_lanczos_restarts_keep_the_answer_on_hard_spectra(dtype, basis, shape, m
     spectrum = np.concatenate([[1.0, 0.995, 0.99], np.linspace(0.9, 0.0, k - 3)])
     a = matrix_with_spectrum(spectrum * 3.0, shape, dtype=dtype, seed=basis)
     tol = 1e-4 if np.finfo(dtype).eps > 1e-10 else 1e-9
-    est = sn.estimate(a, "lanczos", tol=tol, seed=1, backend="cpp")
+    # a basis of 2 or 3 vectors proves sigma_1 slowly (each restart keeps one Ritz value):
+    # several thousand products
+    est = sn.estimate(a, "lanczos", tol=tol, seed=1, backend="cpp", maxiter=20_000)
     assert est.converged
     assert est.residual <= max(tol, tol_floor(np.dtype(dtype), *shape))
     # a residual of tol puts sigma within tol**2 / gap of sigma_1 (gap 0.005), or rounding

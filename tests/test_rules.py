@@ -9,6 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
+import numpy as np
 import pytest
 
 from specnorm import _rules
@@ -28,6 +29,8 @@ SHARED = {
     "RESTART_DIVISOR": "RESTART_DIVISOR",
     "RAYLEIGH_INNER_STEPS": "RAYLEIGH_INNER_STEPS",
     "RAYLEIGH_MINRES_RTOL": "RAYLEIGH_MINRES_RTOL",
+    "MISS_PROBABILITY": "MISS_PROBABILITY",
+    "START_MIX": "START_MIX",
     "SVD_CUTOFF": "GRAM_CUTOFF",  # auto runs the Gram kernel up to it
 }
 
@@ -45,6 +48,25 @@ def test_the_constants_are_what_the_documentation_says(core):
     assert core.DGKS_RATIO == math.sqrt(0.5)  # the double nearest 1 / sqrt(2)
     assert (core.LANCZOS_TINY, core.RESTART_DIVISOR, core.BASIS_VECTORS) == (16.0, 2, 64)
     assert (core.RAYLEIGH_INNER_STEPS, core.RAYLEIGH_MINRES_RTOL) == (24, 1e-3)
+    assert (core.MISS_PROBABILITY, core.START_MIX) == (1e-6, 1e-3)
+
+
+def test_start_miss_is_the_sphere_coordinate_bound():
+    # P(|c_1| <= eta) <= eta sqrt(2 (d - 1) / pi) (real), (d - 1) eta^2 (complex), times the
+    # weight of a mixed start; checked against draws of a uniform point on the sphere
+    rng = np.random.default_rng(0)
+    d, eta = 50, 0.01
+    g = rng.standard_normal((200_000, d))
+    share = np.mean(np.abs(g[:, 0]) / np.linalg.norm(g, axis=1) <= eta)
+    bound = float(_rules.start_miss(math.log(eta), 1.0, d, False))
+    assert bound == pytest.approx(eta * math.sqrt(2 * (d - 1) / math.pi))
+    assert share <= bound and share >= 0.8 * bound  # the bound is nearly tight
+    z = g[:, : d // 2] + 1j * g[:, d // 2:]
+    share_c = np.mean(np.abs(z[:, 0]) / np.linalg.norm(z, axis=1) <= 0.05)
+    bound_c = float(_rules.start_miss(math.log(0.05), 1.0, d // 2, True))
+    assert bound_c == pytest.approx((d // 2 - 1) * 0.05**2)
+    assert share_c <= bound_c
+    assert float(_rules.start_miss(math.log(eta), 1001.0, d, False)) == 1.0  # capped at 1
 
 
 def members(kind: Any) -> list[str]:

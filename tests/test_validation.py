@@ -355,7 +355,9 @@ def test_sigma_starts_from_v0(host_backend, shape):
     spectrum[0] = 2.0
     a = (left * spectrum) @ right.T
     top = host_backend.sigma(a, "power", v0=right[:, 0], maxiter=2)
-    assert top == pytest.approx(2.0, rel=1e-12)
+    # v0 is mixed with a random vector of weight 1e-3 (docs/mathematics.md 7.4): sigma moves by
+    # about 1e-6 relative
+    assert top == pytest.approx(2.0, rel=1e-5)
     other = host_backend.sigma(a, "power", v0=right[:, 1], maxiter=2)
     assert other < 1.5
 

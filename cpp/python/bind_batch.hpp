@@ -14,7 +14,7 @@ template <typename T>
 PyBatchEstimate estimate_batch(const Array<T>& a, specnorm::Method method, double tol,
                                Index maxiter, Index basis_size,
                                const py::array_t<std::uint64_t, 0>& seeds, const Array<T>& v0,
-                               int threads, double timeout) {
+                               int threads, double timeout, double start_weight) {
   using Real = specnorm::RealOf<T>;
   if (a.ndim() != 3) throw std::invalid_argument("expected a 3-D array (B, m, n)");
   const Index count = a.shape(0), m = a.shape(1), n = a.shape(2);
@@ -44,6 +44,7 @@ PyBatchEstimate estimate_batch(const Array<T>& a, specnorm::Method method, doubl
   opt.maxiter = maxiter;
   opt.basis_size = basis_size;
   StopRequest stop(timeout);
+  opt.start_weight = start_weight;
   opt.stop = stop.callback();
   std::vector<specnorm::BatchEntry<T>> entries;
   if (m > 0 && n > 0) {
@@ -89,7 +90,7 @@ template <typename T>
 void bind_batch(py::module_& m) {
   m.def("estimate_batch", &estimate_batch<T>, py::arg("a").noconvert(), py::arg("method"),
         py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"), py::arg("seeds").noconvert(),
-        py::arg("v0").noconvert(), py::arg("threads"), py::arg("timeout") = 0.0,
+        py::arg("v0").noconvert(), py::arg("threads"), py::arg("timeout") = 0.0, py::arg("start_weight") = 1.0,
         "Every matrix of a stack (B, m, n): bounds and estimates, one matrix per task; each "
         "field an array over the batch.");
 }

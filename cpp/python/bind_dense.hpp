@@ -10,7 +10,7 @@ namespace specnorm_python {
 template <typename T>
 PyEstimate estimate(const Array<T>& a, specnorm::Method method, double tol, Index maxiter,
                     Index basis_size, std::uint64_t seed, const Array<T>& v0, double norm_hint,
-                    double timeout) {
+                    double timeout, double start_weight) {
   const auto op = dense_view(a);
   const specnorm::Vector<T> start = vector_from(v0, op.cols(), "v0");
   check_budget(tol, maxiter);
@@ -22,6 +22,7 @@ PyEstimate estimate(const Array<T>& a, specnorm::Method method, double tol, Inde
   opt.seed = seed;
   opt.norm_hint = static_cast<specnorm::RealOf<T>>(norm_hint);
   StopRequest stop(timeout);
+  opt.start_weight = start_weight;
   opt.stop = stop.callback();
   specnorm::Estimate<T> est;
   {
@@ -39,7 +40,7 @@ template <typename T>
 void bind_dense(py::module_& m) {
   m.def("estimate", &estimate<T>, py::arg("a").noconvert(), py::arg("method"), py::arg("tol"),
         py::arg("maxiter"), py::arg("basis_size"), py::arg("seed"), py::arg("v0").noconvert(),
-        py::arg("norm_hint"), py::arg("timeout") = 0.0,
+        py::arg("norm_hint"), py::arg("timeout") = 0.0, py::arg("start_weight") = 1.0,
         "Largest singular triplet of a dense 2-D array (float32, float64, complex64, complex128) "
         "by an iterative method (power, lanczos or rayleigh).");
 }

@@ -15,7 +15,7 @@ template <typename T, typename I>
 PySparseEstimate estimate_sparse(const Array<I>& indptr, const Array<I>& indices,
                                  const Array<T>& data, Index m, Index n, specnorm::Method method,
                                  double tol, Index maxiter, Index basis_size, std::uint64_t seed,
-                                 const Array<T>& v0, double timeout) {
+                                 const Array<T>& v0, double timeout, double start_weight) {
   // Contiguous vectors (the stride of a vector of at most one entry does not matter).
   const auto contiguous = [](const auto& x, Index itemsize) {
     return x.ndim() == 1 && (x.shape(0) <= 1 || x.strides(0) == itemsize);
@@ -44,6 +44,7 @@ PySparseEstimate estimate_sparse(const Array<I>& indptr, const Array<I>& indices
       opt.basis_size = basis_size;
       opt.seed = seed;
       opt.norm_hint = static_cast<specnorm::RealOf<T>>(bounds.upper());
+      opt.start_weight = start_weight;
       opt.stop = stop.callback();
       est = run_iterative(op, start, opt, method);
       computed = true;
@@ -62,7 +63,7 @@ void bind_sparse(py::module_& m) {
   m.def("estimate_sparse", &estimate_sparse<T, I>, py::arg("indptr").noconvert(),
         py::arg("indices").noconvert(), py::arg("data").noconvert(), py::arg("m"), py::arg("n"),
         py::arg("method"), py::arg("tol"), py::arg("maxiter"), py::arg("basis_size"),
-        py::arg("seed"), py::arg("v0").noconvert(), py::arg("timeout") = 0.0,
+        py::arg("seed"), py::arg("v0").noconvert(), py::arg("timeout") = 0.0, py::arg("start_weight") = 1.0,
         "A CSR matrix viewed in place: its bounds, and an estimate by an iterative method "
         "(power, lanczos or rayleigh) where they leave one to compute.");
 }

@@ -264,6 +264,8 @@ void bind_constants(py::module_& m) {
   m.attr("RESTART_DIVISOR") = specnorm::restart_divisor;
   m.attr("RAYLEIGH_INNER_STEPS") = specnorm::rayleigh_inner_steps;
   m.attr("RAYLEIGH_MINRES_RTOL") = specnorm::rayleigh_minres_rtol;
+  m.attr("MISS_PROBABILITY") = specnorm::miss_probability;
+  m.attr("START_MIX") = specnorm::start_mix;
   m.attr("GRAM_CUTOFF") = specnorm::gram_cutoff;
 }
 

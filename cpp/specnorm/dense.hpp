@@ -70,6 +70,9 @@ Estimate<Scalar> solve_dense(const DenseOperator<Scalar>& op, const Vector<Scala
   const DenseOperator<Scalar> t = op.transpose();
   Options<Real> inner = opt;
   inner.maxiter = opt.maxiter - 3;  // the start's product and the certification's two
+  // The start A v0 / ||A v0|| has at least v0's component along the top pair (sigma_1 |c_1| /
+  // ||A v0|| >= |c_1|), so the certificate counts with v0's length.
+  inner.start_dim = opt.start_dim > 0 ? opt.start_dim : op.cols();
   Estimate<Scalar> est = solve(t, Vector<Scalar>((a_start / size).conjugate()), inner);
   est.iterations += 1;
   // A^T v' = sigma u' turned back: A^H conj(u') = sigma conj(v'), the pair of A up to the side

@@ -13,8 +13,17 @@
 // the identity A^H q_j = (A^H A p_j - sum_i h_i A^H q_i) / alpha_j gives the second product
 // from the vectors A^H q_i kept from earlier steps. Other operators (sparse, matrix-free) apply
 // A^H to q_j itself, which needs no such vectors and saves their update.
+//
+// Which singular value: p_{j+1} = phi(A^H A) p_1 for a polynomial phi whose roots are the
+// squared Ritz values (those of the current basis and those dropped at restarts) and whose
+// scale is the product of the couplings alpha_l beta_l. Its component along the top right
+// singular vector is c_1 phi(sigma_1^2), at most 1 in size, and |phi| grows beyond the largest
+// root; so if sigma_1 >= s* = s_1 (1 + tol), then |c_1| <= 1 / |phi(s*^2)| (= eta). A Gaussian
+// start has so small a c_1 with probability start_miss(eta) only (docs/mathematics.md): the run
+// stops when that is below miss_probability and the Ritz residual is at most tol s_1.
 #pragma once
 
+#include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <Eigen/SVD>
 
@@ -122,6 +131,29 @@ Vector<Scalar> orthogonalize_last(const DenseMatrix<Scalar>& X, Index count, Vec
   return h;
 }
 
+/// log det(star^2 I - B^H B) for B = b_scale Bs (j x j), computed in double precision; -infinity
+/// where star^2 does not exceed every eigenvalue of B^H B (no certificate at star).
+template <typename Scalar>
+double log_det_above(const DenseMatrix<Scalar>& Bs, RealOf<Scalar> b_scale, double star) {
+  using Wide = WideOf<Scalar>;
+  using WideMatrix = Eigen::Matrix<Wide, Eigen::Dynamic, Eigen::Dynamic>;
+  const Index j = Bs.rows();
+  const double scale = static_cast<double>(b_scale);
+  const double x = (star / scale) * (star / scale);
+  const WideMatrix Bw = Bs.template cast<Wide>();
+  WideMatrix M = -(Bw.adjoint() * Bw);
+  M.diagonal().array() += Wide(x);
+  const Eigen::LLT<WideMatrix> llt(M);
+  if (llt.info() != Eigen::Success) return -std::numeric_limits<double>::infinity();
+  double sum = 0;
+  for (Index i = 0; i < j; ++i) {
+    const double d = static_cast<double>(std::real(llt.matrixLLT()(i, i)));
+    if (!(d > 0)) return -std::numeric_limits<double>::infinity();
+    sum += 2 * std::log(d);
+  }
+  return sum + 2 * static_cast<double>(j) * std::log(scale);
+}
+
 }  // namespace detail
 
 /// Largest singular triplet of `op` by restarted Golub–Kahan–Lanczos from `v0` (nonzero, length
@@ -138,7 +170,16 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
 
   Estimate<Scalar> est;
   est.bound_kind = BoundKind::lanczos;
+  est.excluded = opt.prior_excluded;
   GaussianSource<Scalar> rng(opt.seed);
+  Options<Real> run = opt;  // its start weight changes with the starts below
+  // log |phi(s*^2)| = grown - couplings + log det(s*^2 I - B^H B): `grown` holds the factors of
+  // the Ritz values dropped at restarts (each taken at the top value of its restart, below any
+  // later s*), less the couplings of the finished cycles; `couplings` sums log(alpha beta) of
+  // the current one.
+  double grown = 0, couplings = 0;
+  std::uint64_t restarts_from = 0;  // how many mixed starts were drawn
+  const double miss_tol = static_cast<double>(opt.miss_tol > 0 ? opt.miss_tol : opt.tol);
 
   // Only the first j columns of the bases are ever read, so they are neither zeroed here nor
   // at restarts: for vectors of millions of entries that would cost more than the products.
@@ -199,6 +240,7 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
     detail::orthogonalize(P, j + 1, r, /*relaxed=*/!fused);
     Real beta = safe_norm(r);
     if (beta <= tiny * before_r || beta == Real(0)) beta = 0;
+    couplings += std::log(static_cast<double>(alpha)) + std::log(static_cast<double>(beta));
     ++j;
     if (first_cycle) est.bound_steps = j;
 
@@ -245,18 +287,42 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       top_valid = false;
       first_cycle = false;
       est.bound_kind = BoundKind::none;
+      run.start_weight = 1;
+      run.start_dim = 0;
+      grown = couplings = 0;
       continue;
     }
     top = right;  // the Ritz vector is P_j top, formed only where it is used
     top_valid = true;
     if (ritz_residual <= opt.tol * s1 || beta == Real(0)) {
+      const double star = static_cast<double>(s1) * (1 + miss_tol);
+      const double log_phi = grown - couplings + detail::log_det_above(Bs, b_scale, star);
+      est.excluded = exclude(est.excluded, star, -log_phi, run, n,
+                             Eigen::NumTraits<Scalar>::IsComplex);
+    }
+    const bool separated = static_cast<double>(s1) * (1 + miss_tol) *
+                               (1 + 8 * static_cast<double>(std::numeric_limits<Real>::epsilon())) >=
+                           est.excluded;
+    if ((ritz_residual <= opt.tol * s1 && separated) || beta == Real(0)) {
       best = P.leftCols(j) * top;
       certify(op, best, opt, est);
+      if (!est.converged && est.residual <= opt.tol && est.sigma < s1) {
+        // The certified sigma fell below the Ritz value by rounding: the certificate at it.
+        const double star = static_cast<double>(est.sigma) * (1 + miss_tol);
+        const double log_phi = grown - couplings + detail::log_det_above(Bs, b_scale, star);
+        est.excluded = exclude(est.excluded, star, -log_phi, run, n,
+                               Eigen::NumTraits<Scalar>::IsComplex);
+        judge(est, opt);
+      }
       if (est.converged) return est;
-      // Rounding made the recurrence optimistic: start again from the certified vector.
+      // Rounding made the recurrence optimistic (or an invariant space left sigma_1 unproven):
+      // start again from the certified vector, mixed with a random one for a new certificate.
       B.setZero();
-      P.col(0) = est.v;
       best = est.v;
+      P.col(0) = mixed_start(Vector<Scalar>(est.v), opt.seed + ++restarts_from);
+      run.start_weight = mixed_weight;
+      run.start_dim = 0;
+      grown = couplings = 0;
       j = 0;
       spike = 0;
       off_pattern = 0;
@@ -281,6 +347,13 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
       Q.leftCols(keep) = Q_kept;
       if constexpr (fused) R.leftCols(keep) = R_kept;
       for (Index i = 0; i < keep; ++i) B(i, i) = svd.singularValues()(i);
+      const double top_value = static_cast<double>(svd.singularValues()(0));
+      for (Index i = keep; i < j; ++i) {
+        const double s = static_cast<double>(svd.singularValues()(i));
+        grown += std::log(top_value - s) + std::log(top_value + s);
+      }
+      grown -= couplings;
+      couplings = 0;
       best = P.col(0);  // the top Ritz vector, kept first
       j = keep;
       spike = keep;
@@ -292,6 +365,31 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
   if (top_valid) best = P.leftCols(j) * top;
   certify(op, best, opt, est);
   return est;
+}
+
+/// Lanczos from est's pair mixed with a random vector (mixed_start, drawn from `seed`), with the
+/// budget left: it proves sigma_1 or finds a larger value. Its answer replaces est's where it is
+/// at least as large or converged; est's lower bound, bound kind and steps are kept. Power
+/// iteration and Rayleigh-quotient iteration finish with it.
+template <typename Op, typename Scalar>
+void lanczos_finish(const Op& op, const Options<RealOf<Scalar>>& opt, std::uint64_t seed,
+                    Estimate<Scalar>& est) {
+  if (est.iterations + 4 > opt.maxiter || stop_requested(opt)) return;
+  Options<RealOf<Scalar>> rest = opt;
+  rest.maxiter = opt.maxiter - est.iterations;
+  rest.prior_excluded = est.excluded;
+  rest.start_weight = mixed_weight;
+  rest.start_dim = 0;
+  Estimate<Scalar> tail = lanczos(op, mixed_start(est.v, seed), rest);
+  tail.iterations += est.iterations;
+  tail.lower = std::max(tail.lower, est.lower);
+  tail.bound_kind = est.bound_kind;
+  tail.bound_steps = est.bound_steps;
+  if (tail.sigma >= est.sigma || tail.converged) {
+    est = tail;
+  } else {
+    est.iterations = tail.iterations;
+  }
 }
 
 }  // namespace specnorm

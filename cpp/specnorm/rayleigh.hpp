@@ -84,7 +84,7 @@ Vector<Scalar> shifted_minres(const Op& op, RealOf<Scalar> ref, RealOf<Scalar> s
 }  // namespace detail
 
 /// Largest singular triplet by a Lanczos start to a loose tolerance (max(tol, min(1e-2,
-/// sqrt(tol)))) refined by Rayleigh-quotient iteration until ||A^H u - sigma v|| <= tol * sigma or
+/// sqrt(tol)))), which must also separate sigma_1 at tol (Options::miss_tol), refined by Rayleigh-quotient iteration until ||A^H u - sigma v|| <= tol * sigma or
 /// the product budget is spent. Certified at exit like the other solvers.
 template <typename Op, typename Scalar>
 Estimate<Scalar> rayleigh_iteration(const Op& op, const Vector<Scalar>& v0,
@@ -92,8 +92,9 @@ Estimate<Scalar> rayleigh_iteration(const Op& op, const Vector<Scalar>& v0,
   using Real = RealOf<Scalar>;
   Options<Real> start = opt;
   start.tol = std::max(opt.tol, std::min(Real(1e-2), std::sqrt(opt.tol)));
+  start.miss_tol = opt.tol;  // the start separates sigma_1 at the tolerance asked for
   Estimate<Scalar> est = lanczos(op, v0, start);
-  if (est.converged && est.residual <= opt.tol) return est;
+  if (est.converged && judge(est, opt)) return est;
   if (!(est.sigma > 0)) return est;
   est.converged = false;
 
@@ -147,17 +148,7 @@ Estimate<Scalar> rayleigh_iteration(const Op& op, const Vector<Scalar>& v0,
   }
   // Inexact solves can stall near the working precision: Lanczos from the refined vector
   // finishes the job with whatever budget is left.
-  if (!est.converged && est.iterations + 4 <= opt.maxiter) {
-    Options<Real> rest = opt;
-    rest.maxiter = opt.maxiter - est.iterations;
-    Estimate<Scalar> tail = lanczos(op, est.v, rest);
-    tail.iterations += est.iterations;
-    tail.lower = std::max(tail.lower, est.lower);
-    tail.bound_kind = est.bound_kind;
-    tail.bound_steps = est.bound_steps;
-    if (tail.sigma >= est.sigma || tail.converged) est = tail;
-    else est.iterations = tail.iterations;
-  }
+  if (!est.converged) lanczos_finish(op, opt, opt.seed + 1, est);
   return est;
 }
 

@@ -1,6 +1,9 @@
 // What every solver returns, and the options every solver takes.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <random>
@@ -32,6 +35,13 @@ constexpr Index restart_divisor = 2;
 constexpr Index rayleigh_inner_steps = 24;
 /// ... each stopped at this relative residual.
 constexpr double rayleigh_minres_rtol = 1e-3;
+/// A converged answer is below sigma_1 by more than tol sigma_1 with at most this probability
+/// over the random start, whatever the matrix (docs/mathematics.md, "Which singular value").
+constexpr double miss_probability = 1e-6;
+/// A start that is not random (the caller's v0, a refined vector) is mixed with a Gaussian
+/// vector of this relative weight, x = v / ||v|| + start_mix g / ||g||, and the certificate then
+/// counts with the start weight (1 + start_mix) / start_mix.
+constexpr double start_mix = 1e-3;
 
 template <typename Scalar>
 struct Estimate {
@@ -46,6 +56,9 @@ struct Estimate {
   BoundKind bound_kind = BoundKind::none;
   Index bound_steps = 0;
   double upper = std::numeric_limits<double>::infinity();  ///< a certain bound a solver found
+  /// sigma_1 <= excluded except with probability miss_probability over the random start: the
+  /// run's evidence that no singular value above it was missed (infinite: none yet).
+  double excluded = std::numeric_limits<double>::infinity();
 };
 
 template <typename Real>
@@ -55,6 +68,18 @@ struct Options {
   Index basis_size = default_basis_size;  ///< Lanczos: largest basis before a thick restart
   std::uint64_t seed = 0;   ///< for the rare fresh random vectors a solver needs
   Real norm_hint = 1;       ///< a rough size of sigma_1 (> 0), to scale the first products
+  /// How the start vector was drawn: 1 for a Gaussian vector, (1 + start_mix) / start_mix for
+  /// a given vector mixed with one (mixed_start), 0 for a start that is not random at all (the
+  /// run then gathers no evidence and keeps `excluded` from an earlier run, `prior_excluded`).
+  double start_weight = 1;
+  /// The length of the Gaussian vector behind the start (0: op.cols()); a run on A^T from
+  /// A v0 counts with v0's length.
+  Index start_dim = 0;
+  /// The tolerance of the certificate that sigma_1 was not missed (0: tol): Rayleigh-quotient
+  /// iteration's Lanczos start stops at a looser residual but separates sigma_1 at tol.
+  Real miss_tol = 0;
+  /// An `excluded` bound found by an earlier run on the same matrix (see Estimate::excluded).
+  double prior_excluded = std::numeric_limits<double>::infinity();
   /// Asked once per step (and once per inner step): true when the caller wants the solver to
   /// stop now (an interrupt, a deadline). It may be called from any thread of a batch.
   std::function<bool()> stop;
@@ -110,6 +135,56 @@ class GaussianSource {
   std::normal_distribution<double> normal_;
 };
 
+/// P(|c_1| <= eta) for the component c_1 of the unit start along the top right singular vector
+/// (the whole top singular subspace where sigma_1 is repeated), by the density of one coordinate
+/// of a uniform point on the sphere: at most weight eta sqrt(2 (d - 1) / pi) for real vectors
+/// and (d - 1) (weight eta)^2 for complex ones, d = the start's length. `log_eta` is log(eta).
+inline double start_miss(double log_eta, double weight, Index dim, bool complex) {
+  if (!(weight > 0)) return 1;
+  const double d = static_cast<double>(std::max<Index>(dim - 1, 1));
+  const double log_w = log_eta + std::log(weight);
+  const double log_p = complex ? std::log(d) + 2 * log_w
+                               : log_w + 0.5 * std::log(2 * d / 3.141592653589793);
+  return log_p < 0 ? std::exp(log_p) : 1.0;
+}
+
+/// The bound a certificate excludes: sigma_star when `log_eta` (at sigma_star) makes a miss
+/// less likely than miss_probability, else infinity; the smaller of it and `before`.
+template <typename Real>
+double exclude(double before, double sigma_star, double log_eta, const Options<Real>& opt,
+               Index cols, bool complex) {
+  const Index dim = opt.start_dim > 0 ? opt.start_dim : cols;
+  if (start_miss(log_eta, opt.start_weight, dim, complex) <= miss_probability)
+    return std::min(before, sigma_star);
+  return before;
+}
+
+/// Whether est's pair meets the stopping rule: the certified residual is at most tol and
+/// sigma (1 + tol) reaches the excluded bound, so that sigma_1 - sigma <= tol sigma_1 except
+/// with probability miss_probability. Sets est.converged.
+template <typename Scalar>
+bool judge(Estimate<Scalar>& est, const Options<RealOf<Scalar>>& opt) {
+  using Real = RealOf<Scalar>;
+  const double slack = 1 + 8 * static_cast<double>(std::numeric_limits<Real>::epsilon());
+  est.converged = est.residual <= opt.tol &&
+                  static_cast<double>(est.sigma) * (1 + static_cast<double>(opt.tol)) * slack >=
+                      est.excluded;
+  return est.converged;
+}
+
+/// x = v / ||v|| + start_mix g / ||g|| for a Gaussian g drawn from `seed`, normalized: a start
+/// that keeps v's direction and carries a certificate (Options::start_weight).
+template <typename Scalar>
+Vector<Scalar> mixed_start(const Vector<Scalar>& v, std::uint64_t seed) {
+  GaussianSource<Scalar> rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  Vector<Scalar> g = rng.draw(v.size());
+  const RealOf<Scalar> gn = safe_norm(g), vn = safe_norm(v);
+  Vector<Scalar> x = v / vn + RealOf<Scalar>(start_mix) * (g / gn);
+  return x / safe_norm(x);
+}
+
+inline constexpr double mixed_weight = (1 + start_mix) / start_mix;
+
 /// Gives est a unit pair of the right lengths if a solver could not compute one (every start
 /// in the null space of A, or no budget for a product): u = e_1 and v = v / ||v|| (or e_1).
 /// Every solver leaves through `certify` or calls this, so a returned pair is never empty.
@@ -161,7 +236,7 @@ void certify(const Op& op, const Vector<Scalar>& v_in, const Options<RealOf<Scal
   if (both) {
     // A^H u = A^H z / s = w / (scale s)
     est.residual = safe_norm(Vector<Scalar>(w / (scale * s) - s * v)) / s;
-    est.converged = est.residual <= opt.tol;
+    judge(est, opt);
   }
 }
 

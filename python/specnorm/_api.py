@@ -63,10 +63,12 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
         the C++ backend (reported as ``"power"``, with a certain ``upper``), the SVD on the
         others (where it costs less).
     tol : float, optional
-        Relative accuracy asked for, 0 < tol < 1: iterations stop when
-        ``||A^H u - sigma v|| <= tol * sigma``, which puts sigma within ``tol * sigma`` of a
-        singular value of A. Requests below what rounding allows (``8 * eps * sqrt(max(m, n))``
-        for the dtype's eps) are raised to that floor.
+        Relative accuracy asked for, 0 < tol < 1. A run converges when
+        ``||A^H u - sigma v|| <= tol * sigma`` and it has proven, from its random start, that
+        no singular value above ``sigma * (1 + tol)`` was missed. Then
+        ``sigma_1 - sigma <= tol * sigma_1`` except with probability at most 1e-6 over the
+        start, for every matrix (docs/mathematics.md, 7.4). Requests below what rounding
+        allows (``8 * eps * sqrt(max(m, n))`` for the dtype's eps) are raised to that floor.
     maxiter : int, optional
         Most products with A and A^H allowed (default ``max(2000, 20 * min(m, n), 10**7 // (m *
         n))``). The answer
@@ -77,8 +79,9 @@ def estimate(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | 
     backend : {"auto", "cpp", "numpy", "cupy"}
         Where to compute; ``"auto"`` honours the environment variable ``SPECNORM_BACKEND``.
     v0 : array_like, shape (n,) or (..., n) for a stack, optional
-        A start vector per matrix (for example the previous answer's ``v``). A chosen start is not
-        random, so ``upper`` is then a certain bound only.
+        A start vector per matrix (for example the previous answer's ``v``). It is mixed with a
+        random vector of relative weight 1e-3, so that ``converged`` keeps its meaning whatever
+        the start; ``upper`` is then a certain bound only.
     threads : int, optional
         Threads for the C++ core: the matrices of a stack are shared out among them, one matrix
         per task. Default: OpenMP's (``OMP_NUM_THREADS``, else every core).
@@ -132,9 +135,10 @@ def sigma(A: Any, method: str = "auto", *, tol: float = 1e-6, maxiter: int | Non
 
     Takes the parameters of :func:`estimate` (``v0`` included, checked alike) and returns its
     ``sigma``: a float for one matrix, an array of shape ``A.shape[:-2]`` for a stack; for the
-    same arguments, the value equals ``estimate(...).sigma``. The value lies within
-    ``tol * sigma`` of a singular value of A when the method converged, and is never more than
-    rounding above the true spectral norm (it is ``||A v||`` for a unit v).
+    same arguments, the value equals ``estimate(...).sigma``. When the method converged it lies
+    within ``tol * sigma_1`` of the spectral norm sigma_1 (except with probability at most 1e-6
+    over the random start), and it is never more than rounding above sigma_1 (it is
+    ``||A v||`` for a unit v).
 
     Examples
     --------

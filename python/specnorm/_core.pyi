@@ -28,6 +28,8 @@ RESTART_DIVISOR: Final[int]
 #: Rayleigh-quotient iteration: MINRES steps per shifted solve, and their relative residual.
 RAYLEIGH_INNER_STEPS: Final[int]
 RAYLEIGH_MINRES_RTOL: Final[float]
+MISS_PROBABILITY: Final[float]
+START_MIX: Final[float]
 #: The Gram kernel is for matrices with min(m, n) at most this.
 GRAM_CUTOFF: Final[int]
 
@@ -183,6 +185,7 @@ def estimate(
     v0: npt.NDArray[_Scalar],
     norm_hint: float,
     timeout: float = 0.0,
+    start_weight: float = 1.0,
 ) -> Estimate[_Scalar]:
     """power, lanczos or rayleigh on a dense 2-D array (ValueError for gram)."""
 
@@ -207,6 +210,7 @@ def estimate_batch(
     v0: npt.NDArray[_Scalar],
     threads: int,
     timeout: float = 0.0,
+    start_weight: float = 1.0,
 ) -> BatchEstimate[_Scalar]: ...
 def estimate_sparse(
     indptr: npt.NDArray[_Index],
@@ -221,5 +225,6 @@ def estimate_sparse(
     seed: int,
     v0: npt.NDArray[_Scalar],
     timeout: float = 0.0,
+    start_weight: float = 1.0,
 ) -> SparseEstimate[_Scalar]:
     """power, lanczos or rayleigh on a CSR matrix (ValueError for gram)."""

@@ -17,11 +17,35 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "BASIS_BYTES", "BASIS_VECTORS", "BOUND_KINDS", "CORE_METHODS", "DGKS_RATIO",
-    "FAILURE_PROBABILITY", "LANCZOS_TINY", "METHODS", "MOST_CALLS", "RAYLEIGH_INNER_STEPS",
-    "RAYLEIGH_MINRES_RTOL", "RESTART_DIVISOR", "STATUSES", "SVD_CUTOFF", "UNDERFLOW_SQUARES",
-    "basis_size", "compute_dtype", "core_view", "default_maxiter", "namespace_compute_dtype",
-    "namespace_dtype", "remaining", "resolve_method", "safe_range", "stack_view", "tol_floor",
+    "BASIS_BYTES",
+    "BASIS_VECTORS",
+    "BOUND_KINDS",
+    "CORE_METHODS",
+    "DGKS_RATIO",
+    "FAILURE_PROBABILITY",
+    "LANCZOS_TINY",
+    "METHODS",
+    "MISS_PROBABILITY",
+    "MOST_CALLS",
+    "RAYLEIGH_INNER_STEPS",
+    "RAYLEIGH_MINRES_RTOL",
+    "RESTART_DIVISOR",
+    "START_MIX",
+    "STATUSES",
+    "SVD_CUTOFF",
+    "UNDERFLOW_SQUARES",
+    "basis_size",
+    "compute_dtype",
+    "core_view",
+    "default_maxiter",
+    "namespace_compute_dtype",
+    "namespace_dtype",
+    "remaining",
+    "resolve_method",
+    "safe_range",
+    "stack_view",
+    "start_miss",
+    "tol_floor",
 ]
 
 #: The methods a caller may ask for.
@@ -61,6 +85,12 @@ RESTART_DIVISOR = 2
 #: at the relative residual RAYLEIGH_MINRES_RTOL.
 RAYLEIGH_INNER_STEPS = 24
 RAYLEIGH_MINRES_RTOL = 1e-3
+#: A converged answer is below sigma_1 by more than tol * sigma_1 with at most this probability
+#: over the random start, whatever the matrix (docs/mathematics.md, "Which singular value").
+MISS_PROBABILITY = 1e-6
+#: A start that is not random (the caller's v0, a refined vector) is mixed with a Gaussian
+#: vector of this relative weight; the certificate then counts with (1 + START_MIX) / START_MIX.
+START_MIX = 1e-3
 
 
 def compute_dtype(dtype: Any) -> np.dtype:
@@ -132,6 +162,21 @@ def stack_view(a: np.ndarray) -> np.ndarray:
     if a.strides[0] >= 0 and _readable(a, *a.shape[1:], *a.strides[1:]):
         return a
     return np.array(a, order="C", copy=True)  # a copy even when already C-ordered
+
+
+def start_miss(log_eta: Any, weight: float, dim: int, complex_: bool) -> Any:
+    """P(|c_1| <= eta) for the component c_1 of the unit start along the top right singular
+    vector, at most weight eta sqrt(2 (d - 1) / pi) for real vectors and (d - 1) (weight eta)^2
+    for complex ones (d = the start's length; docs/mathematics.md). ``log_eta`` = log(eta),
+    a float or a float64 array; the answer has its shape. result.hpp's start_miss."""
+    log_eta = np.asarray(log_eta, dtype=np.float64)
+    if not weight > 0:
+        return np.ones_like(log_eta)
+    d = float(max(dim - 1, 1))
+    log_w = log_eta + math.log(weight)
+    with np.errstate(invalid="ignore"):
+        log_p = (math.log(d) + 2 * log_w) if complex_ else (log_w + 0.5 * math.log(2 * d / math.pi))
+        return np.where(log_p < 0, np.exp(np.minimum(log_p, 0.0)), 1.0)
 
 
 def tol_floor(dtype: Any, m: int, n: int) -> float:

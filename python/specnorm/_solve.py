@@ -14,6 +14,7 @@ matrix-free products (:class:`Products`: operators with matvec/rmatvec, Dask arr
 
 from __future__ import annotations
 
+import hashlib
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from ._result import Estimate
 from ._rules import (
     BOUND_KINDS,
     FAILURE_PROBABILITY,
+    START_MIX,
     basis_size,
     compute_dtype,
     default_maxiter,
@@ -121,6 +123,7 @@ def answer(inp: Input, req: Request) -> Estimate:
         host = host_vector(inp.be, req.v0)
         starts = (check_start(host, inp.n, inp.dtype)[None, :] if not inp.batch
                   else check_starts(host, inp.batch, inp.n, inp.dtype).reshape(count, inp.n))
+        starts = _mixed(starts, req.seed, inp.dtype)
     if count == 0 or inp.m == 0 or inp.n == 0:
         return _assemble(inp, _zeros(inp, count), reported, np.ones(count))
     if method == "svd":
@@ -161,6 +164,31 @@ def answer(inp: Input, req: Request) -> Estimate:
     sigma = np.maximum(solved.sigma, solved.lower)  # never below the certain lower bound
     return _assemble(inp, solved._replace(sigma=sigma, upper=np.maximum(upper, solved.lower)),
                      reported, confidence)
+
+
+def start_weight(req: Request) -> float:
+    """How the starts of ``req`` were drawn, for the certificate that sigma_1 was not missed:
+    1 for Gaussian starts, (1 + START_MIX) / START_MIX for the caller's v0 mixed (_mixed)."""
+    return 1.0 if req.v0 is None else (1 + START_MIX) / START_MIX
+
+
+def _mixed(starts: np.ndarray, seed: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    """Each row v of the caller's starts as v / ||v|| + START_MIX g / ||g||, normalized: v's
+    direction, and a random part that lets a run prove it has not missed sigma_1
+    (docs/mathematics.md 7.4). g is drawn from the row's own bytes and an integer ``seed``, so
+    a row gets the same start alone or in a stack."""
+    v = np.asarray(starts)
+    base = int(seed) if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else 0
+    out = np.empty(v.shape, dtype=np.result_type(v.dtype, np.float64))
+    for i, row in enumerate(v):
+        key = int.from_bytes(hashlib.blake2b(np.ascontiguousarray(row).tobytes(),
+                                             digest_size=8).digest(), "little")
+        g = _random_starts(np.random.default_rng([key, base]), row.shape, dtype)
+        g = g.astype(out.dtype) / np.linalg.norm(g)
+        size = np.linalg.norm(row)
+        x = row / (size if size > 0 else 1.0) + START_MIX * g
+        out[i] = x / np.linalg.norm(x)
+    return out.astype(v.dtype)
 
 
 def _rescued(inp: Input, req: Request, certain: np.ndarray, extreme: np.ndarray,
@@ -314,7 +342,7 @@ class Dense:
                 starts: np.ndarray, req: Request) -> Solved:
         return self.be.solve(self._stack(), method, tol, limit,
                              basis_size(self.m, self.n, self.dtype.itemsize), seeds, starts,
-                             req.threads, req.deadline)
+                             req.threads, req.deadline, start_weight(req))
 
     def exact(self) -> Solved:
         return self.be.exact(self._stack())
@@ -372,7 +400,8 @@ class _EngineInput:
             hint = float(quotients(op, x0)[0])
             extra = 1
         opt = Options(tol=tol, basis_size=basis_size(self.m, self.n, self.dtype.itemsize),
-                      sync_every=self.sync_every, deadline=req.deadline)
+                      sync_every=self.sync_every, deadline=req.deadline,
+                      start_weight=start_weight(req))
         run = solve(op, method, x0, opt, max(limit - extra, 1), hint if hint > 0 else 1.0,
                     seeds)
         u, v = run.vectors(op)
@@ -433,7 +462,8 @@ class HostSparse(_EngineInput):
         if self.be.NAME == "cpp":
             return self.be.solve_sparse(self.csr, method, tol, limit,
                                         basis_size(self.m, self.n, self.dtype.itemsize),
-                                        int(seeds[0]), starts[0], req.deadline)
+                                        int(seeds[0]), starts[0], req.deadline,
+                                        start_weight(req))
         return super().iterate(method, tol, limit, seeds, starts, req)
 
 

@@ -76,7 +76,7 @@ class CppBackend(XpBackend):
     # The interface of the pipeline (_solve.py).
     def solve(self, a: np.ndarray, method: str, tol: float, limit: int, basis: int,
               seeds: np.ndarray, starts: np.ndarray | None, threads: int,
-              deadline: float = math.inf) -> Solved:
+              deadline: float = math.inf, weight: float = 1.0) -> Solved:
         """``method`` on every matrix of the stack ``a`` (count, m, n): one matrix by
         ``_core.estimate`` (its products multi-threaded, an F-ordered matrix through its
         transpose) or ``_core.estimate_small`` (the Gram kernel, its start drawn from the seed
@@ -86,7 +86,7 @@ class CppBackend(XpBackend):
         if a.shape[0] != 1:
             return _from_batch(core.estimate_batch(a, self.method(method), tol, limit, basis,
                                                    seeds, starts, threads,
-                                                   remaining(deadline)))
+                                                   remaining(deadline), weight))
         one = core_view(a[0])
         m, n = one.shape
         if method == "gram":
@@ -101,11 +101,12 @@ class CppBackend(XpBackend):
         if not bounds.finite or not low <= bounds.upper <= high:
             return out  # rejected, zero, or rescaled by the caller
         est = core.estimate(one, self.method(method), tol, limit, basis, int(seeds[0]),
-                            starts[0], bounds.upper, remaining(deadline))
+                            starts[0], bounds.upper, remaining(deadline), weight)
         return _from_estimate(est, out)
 
     def solve_sparse(self, csr: Any, method: str, tol: float, limit: int, basis: int,
-                     seed: int, start: np.ndarray, deadline: float = math.inf) -> Solved:
+                     seed: int, start: np.ndarray, deadline: float = math.inf,
+                     weight: float = 1.0) -> Solved:
         """``method`` on a SciPy CSR matrix without duplicates, its arrays read in place; the
         core makes the one-pass bounds itself."""
         m, n = (int(d) for d in csr.shape)
@@ -115,7 +116,7 @@ class CppBackend(XpBackend):
         found = self.core().estimate_sparse(
             np.ascontiguousarray(indptr), np.ascontiguousarray(indices),
             np.ascontiguousarray(csr.data), m, n, self.method(method), tol, limit, basis, seed,
-            start, remaining(deadline))
+            start, remaining(deadline), weight)
         bounds = found.bounds
         out = _nothing(m, n, csr.dtype, bounds.finite, bounds.upper if bounds.finite else math.nan)
         return out if found.estimate is None else _from_estimate(found.estimate, out)

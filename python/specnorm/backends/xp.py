@@ -129,7 +129,7 @@ class XpBackend:
     # The interface of the pipeline (_solve.py), shared with the cpp backend.
     def solve(self, a: Any, method: str, tol: float, limit: int, basis: int,
               seeds: np.ndarray, starts: np.ndarray | None, threads: int,
-              deadline: float = math.inf) -> Solved:
+              deadline: float = math.inf, weight: float = 1.0) -> Solved:
         """``method`` on every matrix of the stack ``a`` (count, m, n) from the rows of
         ``starts`` (host; None: drawn from ``seeds``, for the Gram kernel of one matrix), each
         with the budget ``limit``; ``threads`` is for the core only."""
@@ -147,7 +147,8 @@ class XpBackend:
             seeds = (seeds + np.uint64(GRAM_STREAM)) if method == "gram" else seeds
         else:
             starts = np.asarray(starts)[rows]
-        opt = Options(tol=tol, basis_size=basis, sync_every=self.sync_every, deadline=deadline)
+        opt = Options(tol=tol, basis_size=basis, sync_every=self.sync_every, deadline=deadline,
+                      start_weight=weight)
         run = solve(sub, method, sub.put(starts), opt, limit, certain[rows], seeds[rows])
         u, v = run.vectors(sub)
         return _put(op, out, rows, run, u, v)

@@ -18,20 +18,23 @@ Intended differences from lanczos.hpp:
 - The top Ritz pair comes from a dense eigensolver (see ritz.py).
 - Operators with a fused product (dense stacks) derive A^H q_j from the kept A^H q_i, as the core
   does for dense matrices; sparse operators apply A^H to q_j, as the core does for them.
+- The certificate that sigma_1 was not missed (lanczos.hpp) takes log det(s*^2 I - B^H B) from
+  the eigenvalues the dense eigensolver gives anyway, where the core factors s*^2 I - B^H B.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from .._rules import DGKS_RATIO, LANCZOS_TINY, RESTART_DIVISOR
+from .._rules import DGKS_RATIO, LANCZOS_TINY, RESTART_DIVISOR, START_MIX
 from .operator import Operator
 from .result import LANCZOS, NONE, Options, Run, certify, expired
-from .ritz import top_ritz
+from .ritz import log_det_above, top_ritz
 
-__all__ = ["lanczos", "orthogonalize"]
+__all__ = ["finish", "lanczos", "orthogonalize"]
 
 def orthogonalize(op: Operator, basis: Any, count: int, x: Any,
                   relaxed: bool = False) -> tuple[Any, Any]:
@@ -86,10 +89,11 @@ def lanczos(op: Operator, members: np.ndarray, v0: Any, opt: Options, run: Run) 
     tol * sigma, or when its budget is spent."""
     run.bound_kind[members] = LANCZOS
     state = _Cohorts(op, members, opt, run)
-    state.queue.append((np.arange(members.size), op.normalized(v0), True))
+    state.queue.append((np.arange(members.size), op.normalized(v0), True,
+                        np.full(members.size, float(opt.start_weight))))
     while state.queue:
-        rows, start, first = state.queue.pop(0)
-        state.cycle(rows, start, first)
+        rows, start, first, weight = state.queue.pop(0)
+        state.cycle(rows, start, first, weight)
 
 
 class _Cohorts:
@@ -100,11 +104,12 @@ class _Cohorts:
         self.kmax = max(2, min(opt.basis_size, op.n))
         self.tiny = LANCZOS_TINY * op.eps
         self.fresh = np.zeros(members.size, dtype=np.int64)
-        self.queue: list[tuple[np.ndarray, Any, bool]] = []
+        self.queue: list[tuple[np.ndarray, Any, bool, np.ndarray]] = []
+        self.miss_tol = opt.miss_tol if opt.miss_tol > 0 else opt.tol
 
-    def cycle(self, rows: np.ndarray, start: Any, first_cycle: bool) -> None:
+    def cycle(self, rows: np.ndarray, start: Any, first_cycle: bool, weight: np.ndarray) -> None:
         """Steps the cohort of ``rows`` (positions in ``self.members``) from the unit ``start``
-        until every matrix of it has left."""
+        (drawn with the start weights ``weight``) until every matrix of it has left."""
         base, run, opt, kmax, tiny = self.op, self.run, self.opt, self.kmax, self.tiny
         op = base.select(rows)
         xp = op.xp
@@ -120,15 +125,19 @@ class _Cohorts:
         estimate = np.zeros(count)  # the current top Ritz value, for scaling the products
         top: np.ndarray | None = None  # the top right singular vectors of B_j
         j, spike = 0, 0
+        # log |phi(s*^2)| = grown - couplings + log det(s*^2 I - B^H B), as in lanczos.hpp
+        grown, couplings = np.zeros(count), np.zeros(count)
+        miss_tol = self.miss_tol
 
         def keep_only(keep: np.ndarray) -> None:
-            nonlocal op, P, Q, R, B, best, estimate, top, rows, members
+            nonlocal op, P, Q, R, B, best, estimate, top, rows, members, grown, couplings, weight
             at = op.put_index(keep)
             op = op.select(keep)
             P, Q = xp.take(P, at, axis=0), xp.take(Q, at, axis=0)
             R = xp.take(R, at, axis=0) if R is not None else None
             best = xp.take(best, at, axis=0)
             B, estimate, rows, members = B[keep], estimate[keep], rows[keep], members[keep]
+            grown, couplings, weight = grown[keep], couplings[keep], weight[keep]
             top = top[keep] if top is not None else None
 
         # Each step costs two products; two more are kept for the certification at exit.
@@ -180,26 +189,50 @@ class _Cohorts:
             B[:, :j, j] = h_host
             B[:, j, j] = np.where(tail[1] > 0, tail[0], 0.0)
             beta = np.where((tail[3] <= tiny * tail[2]) | (tail[3] == 0), 0.0, tail[3])
+            with np.errstate(divide="ignore"):
+                couplings = couplings + np.log(np.real(B[:, j, j])) + np.log(beta)
             j += 1
             if first_cycle:
                 run.bound_steps[members] = j
-            s1, right, ritz = top_ritz(B[:, :j, :j], beta)
+            s1, right, ritz, values, b_scale = top_ritz(B[:, :j, :j], beta)
             estimate = s1
             top = right
             null = ~(s1 > 0)
-            settle = ~null & ((ritz <= opt.tol * s1) | (beta == 0))
+            near = ~null & ((ritz <= opt.tol * s1) | (beta == 0))
+            if np.any(near):
+                star = s1[near] * (1 + miss_tol)
+                log_phi = (grown[near] - couplings[near]
+                           + log_det_above(values[near], b_scale[near], star))
+                run.exclude(members[near], star, -log_phi, opt, weight[near], op.n, op.complex)
+            separated = run.separated(members, s1, miss_tol, op.eps)
+            settle = ~null & (((ritz <= opt.tol * s1) & separated) | (beta == 0))
             leaving = null | settle
             if np.any(settle):
                 sub = np.flatnonzero(settle)
                 final = self._ritz_vector(op, right[sub], xp.take(P, op.put_index(sub), axis=0),
                                           j)
-                done = certify(op.select(sub), members[sub], final, opt, run).done
-                # Rounding made the recurrence optimistic: start again from the certified v.
+                done = certify(op.select(sub), members[sub], final, opt, run).done.copy()
+                late = (~done & (run.residual[members[sub]] <= opt.tol)
+                        & (run.sigma[members[sub]] < s1[sub]))
+                if np.any(late):
+                    # The certified sigma fell below the Ritz value by rounding: the
+                    # certificate at it.
+                    lr = sub[late]
+                    star = run.sigma[members[lr]] * (1 + miss_tol)
+                    log_phi = (grown[lr] - couplings[lr]
+                               + log_det_above(values[lr], b_scale[lr], star))
+                    run.exclude(members[lr], star, -log_phi, opt, weight[lr], op.n, op.complex)
+                    ok = run.separated(members[lr], run.sigma[members[lr]], opt.tol, op.eps)
+                    run.converged[members[lr[ok]]] = True
+                    done[np.flatnonzero(late)[ok]] = True
+                # Rounding made the recurrence optimistic (or an invariant space left sigma_1
+                # unproven): start again from the certified v, mixed with a random vector.
                 again = sub[~done]
                 if again.size:
                     picked = np.flatnonzero(~done)
-                    self.queue.append((rows[again], op.normalized(
-                        xp.take(final, op.put_index(picked), axis=0)), False))
+                    kept = xp.take(final, op.put_index(picked), axis=0)
+                    self.queue.append((rows[again], run.mixed_starts(op, members[again], kept),
+                                       False, np.full(again.size, (1 + START_MIX) / START_MIX)))
             if np.any(null):
                 self._fresh(op, rows, members, np.flatnonzero(null), best)
             if np.any(leaving):
@@ -212,7 +245,13 @@ class _Cohorts:
                     return
             P[:, j, :] = op.divide(r, beta_dev)
             if j == kmax:
-                P, Q, R, B, best, j, spike = self._restart(op, P, Q, R, B, j)
+                P, Q, R, B, best, j, spike, kept = self._restart(op, P, Q, R, B, j)
+                with np.errstate(divide="ignore"):
+                    top_value = kept[:, :1]
+                    dropped = kept[:, j:]
+                    factors = np.log(top_value - dropped) + np.log(top_value + dropped)
+                    grown = grown + np.sum(factors, axis=1) - couplings
+                couplings = np.zeros_like(couplings)
                 top, first_cycle = None, False
 
     def _ritz_vector(self, op: Operator, right: np.ndarray, P: Any, j: int) -> Any:
@@ -235,11 +274,12 @@ class _Cohorts:
         self.fresh[rows[again]] += 1
         run.bound_kind[members[again]] = NONE
         starts = np.stack([run.fresh_start(op, int(b)) for b in members[again]])
-        self.queue.append((rows[again], op.put(starts), False))
+        self.queue.append((rows[again], op.put(starts), False, np.ones(again.size)))
 
     def _restart(self, op: Operator, P: Any, Q: Any, R: Any, B: np.ndarray,
-                 j: int) -> tuple[Any, Any, Any, np.ndarray, Any, int, int]:
-        """Thick restart: the leading kmax // 2 Ritz triplets and the residual direction."""
+                 j: int) -> tuple[Any, Any, Any, np.ndarray, Any, int, int, np.ndarray]:
+        """Thick restart: the leading kmax // 2 Ritz triplets and the residual direction; also
+        every singular value of B (k, j), largest first."""
         xp, kmax = op.xp, self.kmax
         keep = kmax // RESTART_DIVISOR
         count = int(P.shape[0])
@@ -259,4 +299,33 @@ class _Cohorts:
             R[:, :keep, :] = r_kept
         B = np.zeros_like(B)
         B[:, np.arange(keep), np.arange(keep)] = values[:, :keep]
-        return P, Q, R, B, P[:, 0, :], keep, keep
+        return P, Q, R, B, P[:, 0, :], keep, keep, values
+
+
+def finish(op: Operator, members: np.ndarray, v: Any, opt: Options, run: Run) -> None:
+    """Lanczos from the rows of ``v`` (the members' pairs) mixed with random vectors, with each
+    member's budget left: it proves sigma_1 or finds a larger value. Its answer replaces the
+    member's where it is at least as large or converged (lanczos.hpp's lanczos_finish)."""
+    room = run.limit[members] - run.iterations[members]
+    go = (room >= 4) & ~expired(opt)
+    if not np.any(go):
+        return
+    rows = np.flatnonzero(go)
+    op, members = op.select(rows), members[rows]
+    v = op.xp.take(v, op.put_index(rows), axis=0)
+    tail = Run(members.size, room[rows], run.hint[members], run.seed[members])
+    tail.excluded[:] = run.excluded[members]
+    lanczos(op, np.arange(members.size), run.mixed_starts(op, members, v),
+            replace(opt, start_weight=(1 + START_MIX) / START_MIX, start_dim=0), tail)
+    spent = run.iterations[members] + tail.iterations
+    take = (tail.sigma >= run.sigma[members]) | tail.converged
+    run.iterations[members] = spent
+    if np.any(take):
+        idx = members[take]
+        run.sigma[idx] = tail.sigma[take]
+        run.residual[idx] = tail.residual[take]
+        run.converged[idx] = tail.converged[take]
+        run.excluded[idx] = np.minimum(run.excluded[idx], tail.excluded[take])
+        run.lower[idx] = np.maximum(run.lower[idx], tail.lower[take])
+        u, v_t = tail.vectors(op, np.flatnonzero(take))
+        run.record(idx, u, v_t)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._rules import RAYLEIGH_INNER_STEPS, RAYLEIGH_MINRES_RTOL
-from .lanczos import lanczos
+from .lanczos import finish, lanczos
 from .operator import Operator
 from .result import Options, Run, certify, expired
 
@@ -90,8 +90,11 @@ def rayleigh(op: Operator, members: np.ndarray, v0: Any, opt: Options, run: Run)
     until ||A^H u - sigma v|| <= tol * sigma or the budget is spent, on the matrices
     ``members`` of ``run`` (``op`` holds them in order) from the rows of ``v0``."""
     xp = op.xp
-    lanczos(op, members, v0, replace(opt, tol=max(opt.tol, min(1e-2, math.sqrt(opt.tol)))), run)
-    settled = run.converged[members] & (run.residual[members] <= opt.tol)
+    # The Lanczos start separates sigma_1 at tol itself (rayleigh.hpp).
+    lanczos(op, members, v0, replace(opt, tol=max(opt.tol, min(1e-2, math.sqrt(opt.tol))),
+                                     miss_tol=opt.tol), run)
+    settled = (run.converged[members] & (run.residual[members] <= opt.tol)
+               & run.separated(members, run.sigma[members], opt.tol, op.eps))
     refine = ~settled & (run.sigma[members] > 0)
     run.converged[members[refine]] = False
     if not np.any(refine):
@@ -112,7 +115,7 @@ def rayleigh(op: Operator, members: np.ndarray, v0: Any, opt: Options, run: Run)
             stop[:] = True
         if np.any(stop):
             out, keep = np.flatnonzero(stop), np.flatnonzero(~stop)
-            _finish(op.select(out), members[out], part(v, out), opt, run)
+            finish(op.select(out), members[out], part(v, out), opt, run)
             if not keep.size:
                 return
             zh, v, sigma = part(zh, keep), part(v, keep), sigma[keep]
@@ -141,7 +144,7 @@ def rayleigh(op: Operator, members: np.ndarray, v0: Any, opt: Options, run: Run)
         v_new = op.put(c1 / cn)[:, None] * v + op.put(c2 / cn)[:, None] * x
         if np.any(stuck):
             out, keep = np.flatnonzero(stuck), np.flatnonzero(~stuck)
-            _finish(op.select(out), members[out], part(v, out), opt, run)
+            finish(op.select(out), members[out], part(v, out), opt, run)
             if not keep.size:
                 return
             zh, v, v_new, sigma = part(zh, keep), part(v, keep), part(v_new, keep), sigma[keep]
@@ -158,28 +161,3 @@ def rayleigh(op: Operator, members: np.ndarray, v0: Any, opt: Options, run: Run)
                 return
             zh, v, sigma = part(zh, keep), part(v, keep), sigma[keep]
             op, members = op.select(keep), members[keep]
-
-
-def _finish(op: Operator, members: np.ndarray, v: Any, opt: Options, run: Run) -> None:
-    """Lanczos from the refined vectors with each matrix's budget left; its answer replaces the
-    refined one where it is at least as large or converged (rayleigh.hpp's finish)."""
-    room = run.limit[members] - run.iterations[members]
-    go = room >= 4
-    if not np.any(go):
-        return
-    rows = np.flatnonzero(go)
-    op, members = op.select(rows), members[rows]
-    v = op.xp.take(v, op.put_index(rows), axis=0)
-    tail = Run(members.size, room[rows], run.hint[members], run.seed[members])
-    lanczos(op, np.arange(members.size), v, opt, tail)
-    spent = run.iterations[members] + tail.iterations
-    take = (tail.sigma >= run.sigma[members]) | tail.converged
-    run.iterations[members] = spent
-    if np.any(take):
-        idx = members[take]
-        run.sigma[idx] = tail.sigma[take]
-        run.residual[idx] = tail.residual[take]
-        run.converged[idx] = tail.converged[take]
-        run.lower[idx] = np.maximum(run.lower[idx], tail.lower[take])
-        u, v_t = tail.vectors(op, np.flatnonzero(take))
-        run.record(idx, u, v_t)

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._rules import MISS_PROBABILITY, START_MIX, start_miss
 from .operator import Operator
 
 __all__ = ["Certified", "Options", "Run", "certify", "expired"]
@@ -40,6 +41,13 @@ class Options:
     basis_size: int = 64
     sync_every: int = 1
     deadline: float = math.inf
+    #: How the starts were drawn (result.hpp's Options): 1 Gaussian, (1 + START_MIX) /
+    #: START_MIX mixed with a Gaussian one, 0 not random (no evidence is gathered).
+    start_weight: float = 1.0
+    #: The length of the Gaussian vector behind a start (0: the operator's n).
+    start_dim: int = 0
+    #: The tolerance of the certificate that sigma_1 was not missed (0: tol).
+    miss_tol: float = 0.0
 
 
 def expired(opt: Options) -> bool:
@@ -68,6 +76,7 @@ class Run:
     bound_kind: np.ndarray = field(init=False)
     bound_steps: np.ndarray = field(init=False)
     upper: np.ndarray = field(init=False)
+    excluded: np.ndarray = field(init=False)
     pieces: list[tuple[np.ndarray, Any, Any]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +92,9 @@ class Run:
         self.bound_kind = np.zeros(count, dtype=np.int8)
         self.bound_steps = np.zeros(count, dtype=np.int64)
         self.upper = np.full(count, np.inf)
+        #: sigma_1 <= excluded except with probability MISS_PROBABILITY (result.hpp's
+        #: Estimate::excluded); a caller may set a prior bound before a run.
+        self.excluded = np.full(count, np.inf)
         self.pieces = []
         self._paired = np.zeros(count, dtype=bool)
         self._sources: dict[int, np.random.Generator] = {}
@@ -113,6 +125,39 @@ class Run:
         if op.complex:
             draw = draw + 1j * source.standard_normal(op.n)
         return draw / np.linalg.norm(draw)
+
+    def mixed_starts(self, op: Operator, members: np.ndarray, v: Any) -> Any:
+        """The rows of ``v`` (device, unit) mixed with Gaussian vectors of relative weight
+        START_MIX and normalized (result.hpp's mixed_start; other random numbers)."""
+        draws = np.zeros((members.size, op.n), dtype=op.host_dtype)
+        for i, b in enumerate(members):
+            source = np.random.default_rng([int(self.seed[b]), 0x9E3779B9])
+            g = source.standard_normal(op.n)
+            if op.complex:
+                g = g + 1j * source.standard_normal(op.n)
+            draws[i] = g / np.linalg.norm(g)
+        x = op.normalized(v) + START_MIX * op.put(draws)
+        return op.normalized(x)
+
+    def exclude(self, members: np.ndarray, star: np.ndarray, log_eta: np.ndarray,
+                opt: Options, weight: np.ndarray | float, dim: int, complex_: bool) -> None:
+        """Lowers ``excluded`` of ``members`` to ``star`` where the certificate log(eta) at star
+        makes a missed sigma_1 less likely than MISS_PROBABILITY (result.hpp's exclude)."""
+        if not members.size:
+            return
+        weights = np.broadcast_to(np.asarray(weight, dtype=np.float64), members.shape)
+        size = opt.start_dim if opt.start_dim > 0 else dim
+        ok = np.zeros(members.size, dtype=bool)
+        for w in np.unique(weights):
+            at = weights == w
+            chance = start_miss(np.asarray(log_eta)[at], float(w), size, complex_)
+            ok[at] = chance <= MISS_PROBABILITY
+        self.excluded[members[ok]] = np.minimum(self.excluded[members[ok]], star[ok])
+
+    def separated(self, members: np.ndarray, sigma: np.ndarray, tol: float,
+                  eps: float) -> np.ndarray:
+        """Whether sigma (1 + tol) reaches the members' excluded bound (to 8 eps)."""
+        return sigma * (1 + tol) * (1 + 8 * eps) >= self.excluded[members]
 
     def ensure_pairs(self, op: Operator, members: np.ndarray, v: Any) -> None:
         """A unit pair for every member without one (every start in a null space, or no budget
@@ -164,7 +209,8 @@ class Certified(NamedTuple):
 def certify(op: Operator, members: np.ndarray, v_in: Any, opt: Options, run: Run) -> Certified:
     """Recomputes the pair of every member from its row of ``v_in`` (normalized) by fresh
     products, as result.hpp's certify: sigma = ||A v||, u = A v / sigma, residual =
-    ||A^H u - sigma v|| / sigma, ``converged`` when the residual is at most tol. Two products, or
+    ||A^H u - sigma v|| / sigma, ``converged`` when the residual is at most tol and
+    sigma (1 + tol) reaches the member's excluded bound (result.hpp's judge). Two products, or
     only A v where the budget leaves one (the residual then stays infinite); none where the
     budget is spent. ``op`` holds the members' matrices in order. Leaves a member unchanged
     where A v = 0."""
@@ -190,7 +236,7 @@ def certify(op: Operator, members: np.ndarray, v_in: Any, opt: Options, run: Run
     res = op.norms(adj_u - op.as_dtype(s)[:, None] * v) / s_safe
     s_h, q_h, res_h = op.real_host(s, quotient, res)
     good = can & (s_h > 0)
-    done = good & both & (res_h <= opt.tol)
+    done = good & both & (res_h <= opt.tol) & run.separated(members, q_h, opt.tol, op.eps)
     u = op.divide(z, s_safe)
     if np.any(good):
         idx = members[good]

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["top_ritz"]
+__all__ = ["log_det_above", "top_ritz"]
 
 
-def top_ritz(b: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def top_ritz(b: np.ndarray, beta: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(s_1, right, ritz residual) for the projected matrices ``b`` (k, j, j) and the couplings
     ``beta`` (k,) to the next Lanczos vector: s_1 = sigma_1(B), ``right`` (k, j) its right
-    singular vector, and the residual ||A^H u - s_1 v|| of the Ritz triplet (beta where s_1 = 0).
+    singular vector, the residual ||A^H u - s_1 v|| of the Ritz triplet (beta where s_1 = 0),
+    and every eigenvalue of Bs^H Bs (k, j) with the scale (k,): B = scale Bs.
     B is scaled to entries near 1 first, so that B^H B can neither overflow nor underflow."""
     j = b.shape[-1]
     b_max = np.max(np.abs(b), axis=(1, 2))
@@ -36,4 +38,15 @@ def top_ritz(b: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     with np.errstate(divide="ignore", invalid="ignore"):
         residual = np.where(s1 > 0, beta * last_row * (b_scale / np.where(s1 > 0, s1, 1.0)),
                             beta)
-    return s1, right, residual
+    return s1, right, residual, values, b_scale
+
+
+def log_det_above(values: np.ndarray, b_scale: np.ndarray, star: np.ndarray) -> np.ndarray:
+    """log det(star^2 I - B^H B) from top_ritz's eigenvalues and scale; -inf where star^2 does
+    not exceed every eigenvalue (lanczos.hpp's log_det_above, there by a Cholesky factorization)."""
+    x = (star / b_scale) ** 2
+    gaps = x[:, None] - values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = np.sum(np.log(np.where(gaps > 0, gaps, 1.0)), axis=1)
+        total = total + 2 * values.shape[1] * np.log(b_scale)
+    return np.where(np.all(gaps > 0, axis=1), total, -np.inf)

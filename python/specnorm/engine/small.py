@@ -13,11 +13,14 @@ Intended differences from small.hpp:
   one host transfer per step for the norms; a matrix that settles stops counting products.
 - Stored layout: G is formed from A as the array library holds it (the core forms it from the
   stored block, A or A^T).
+- Which singular value: sigma_1 <= s* is tested on G's largest eigenvalue from a batched
+  eigensolver (the core factors s*^2 / hint^2 I - G by Cholesky): the same test to rounding.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -135,10 +138,36 @@ def gram_power(op: StackOperator, members: np.ndarray, v0: Any, opt: Options,
     vn = op.real_host(op.norms(v))[0]
     if not np.all(vn > 0):
         v = xp.where(op.put_real((vn > 0).astype(float))[:, None] > 0, v, v0)
+    top_value = op.real_host(xp.linalg.eigvalsh(G)[:, k - 1])[0]
+
+    def decide(rows: np.ndarray) -> None:
+        """sigma_1 <= s* = sigma (1 + tol) exactly when lambda_1(G) < (s* / hint)^2 (to the
+        rounding of G): the members' excluded bound and converged flag (small.hpp)."""
+        idx = members[rows]
+        star = run.sigma[idx] * (1 + opt.tol)
+        ok = top_value[rows] < (star / hint[rows]) ** 2
+        run.excluded[idx] = np.where(ok, star, np.inf)
+        run.converged[idx] = ((run.residual[idx] <= opt.tol)
+                              & run.separated(idx, run.sigma[idx], opt.tol, op.eps))
+
     certify(op, members, v, opt, run)
+    decide(np.arange(count))
+    again = (~run.converged[members] & (run.residual[members] <= opt.tol)
+             & (run.iterations[members] + 2 <= run.limit[members]))
+    if np.any(again):
+        # sigma_1 lies above: the eigensolver's top eigenvector of G gives the pair.
+        rows = np.flatnonzero(again)
+        _, vectors = xp.linalg.eigh(xp.take(G, op.put_index(rows), axis=0))
+        x_top = vectors[:, :, k - 1]
+        sub = op.select(rows)
+        certify(sub, members[rows], x_top if right else sub.adjoint(x_top), opt, run)
+        decide(rows)
     go = ~run.converged[members] & (run.iterations[members] + 4 <= run.limit[members])
     if np.any(go):
-        _finish(op, members, np.flatnonzero(go), opt, run)
+        rows = np.flatnonzero(go)
+        _finish(op, members, rows, opt, run)
+        tail_done = run.residual[members[rows]] <= opt.tol
+        decide(rows[tail_done])
 
 
 def _finish(op: Operator, members: np.ndarray, rows: np.ndarray, opt: Options,
@@ -148,7 +177,8 @@ def _finish(op: Operator, members: np.ndarray, rows: np.ndarray, opt: Options,
     sub, idx = op.select(rows), members[rows]
     _, v = run.vectors(sub, idx)
     tail = Run(idx.size, run.limit[idx] - run.iterations[idx], run.hint[idx], run.seed[idx])
-    lanczos(sub, np.arange(idx.size), v, opt, tail)
+    tail.excluded[:] = 0.0  # a derived start: the test on G decides afterwards
+    lanczos(sub, np.arange(idx.size), v, replace(opt, start_weight=0.0), tail)
     run.iterations[idx] += tail.iterations
     run.lower[idx] = np.maximum(tail.lower, run.lower[idx])
     run.sigma[idx], run.residual[idx] = tail.sigma, tail.residual
