@@ -8,15 +8,17 @@ Every run is one call of ``specnorm.estimate`` on a matrix whose largest singula
 
 with tol' the tolerance after the rounding floor (docs/mathematics.md 7.3) and eps that of the
 dtype: the contract of docs/mathematics.md 7.4, up to the rounding of one product. The sweep also
-counts the looser "more than 2 tol below sigma_1" of the issue that asked for the rule.
+counts the looser "more than 2 tol' below sigma_1" of the issue that asked for the rule.
 
-Matrices: Gaussian, and spectra built with specnorm.testing.matrix_with_spectrum that are hard
-for the question "which singular value": a second value 3 tol below the first with a wide gap
+Matrices: Gaussian, and U diag(s) V^H (U, V from QR of Gaussian matrices, as
+specnorm.testing.matrix_with_spectrum builds them) with spectra that are hard for the question
+"which singular value": a second value 3 tol below the first with a wide gap
 below it (the trap: sigma_2 converges fast from a start with little sigma_1 in it), a top value
-repeated three times, a cluster of eight values within 10 tol, and slow decay. Each matrix is
-float32, float64, complex64 or complex128; alone or in a stack of 8 (each member counts as a
+repeated three times, a cluster of eight values within 10 tol, and slow decay (each call's
+members share one pair of Haar-random singular bases and differ in their spectra). Each matrix
+is float32, float64, complex64 or complex128; alone or in a stack of 16 (each member counts as a
 run); solved by "auto", "lanczos", "power" or "rayleigh" at tol from 1e-1 to 1e-10; mostly by the
-compiled core, one case in eight by the NumPy engine.
+compiled core, one call in sixteen by the NumPy engine.
 
     python bench/sweep_sigma1.py --runs 100000          # the full sweep (about 10 minutes)
     python bench/sweep_sigma1.py --runs 2000 --seed 1   # a quick look
@@ -37,17 +39,16 @@ import numpy as np
 
 import specnorm
 from specnorm._rules import tol_floor
-from specnorm.testing import matrix_with_spectrum
 
 KINDS = ("gaussian", "trap", "repeated_top", "cluster", "slow_decay")
 DTYPES = ("float32", "float64", "complex64", "complex128")
 METHODS = ("auto", "lanczos", "power", "rayleigh")
 TOLS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8, 1e-10)
-SHAPES = ((40, 30), (100, 100), (150, 80), (80, 150), (300, 200))
-STACK = 8
-#: Power iteration cannot prove sigma_1 at tight tolerances in single precision (it then
+SHAPES = ((40, 30), (100, 100), (150, 80), (80, 150))
+STACK = 16
+#: Power iteration needs millions of steps on the clustered tops at tight tolerances (it then
 #: runs to its budget and reports converged=False): a budget keeps the sweep short.
-POWER_BUDGET = 4000
+POWER_BUDGET = 2000
 
 
 def spectrum(kind: str, k: int, tol: float, rng: np.random.Generator) -> np.ndarray:
@@ -75,6 +76,13 @@ def one_case(args: Case) -> dict[str, Any]:
     m, n = shape
     count = STACK if stacked else 1
     mats = []
+    if kind != "gaussian":
+        # one pair of Haar-random singular bases per call, each member its own spectrum
+        k = min(m, n)
+        gl, gr = rng.standard_normal((m, k)), rng.standard_normal((n, k))
+        if dtype.startswith("complex"):
+            gl, gr = gl + 1j * rng.standard_normal((m, k)), gr + 1j * rng.standard_normal((n, k))
+        left, right_h = np.linalg.qr(gl)[0], np.linalg.qr(gr)[0].conj().T
     for _ in range(count):
         if kind == "gaussian":
             a = rng.standard_normal(shape)
@@ -83,7 +91,7 @@ def one_case(args: Case) -> dict[str, Any]:
             mats.append(a.astype(dtype))
         else:
             s = spectrum(kind, min(m, n), tol, rng)
-            mats.append(matrix_with_spectrum(s, shape, dtype=dtype, seed=rng))
+            mats.append(((left * s) @ right_h).astype(dtype))
     a = np.stack(mats) if stacked else mats[0]
     sigma_1 = np.linalg.norm(np.asarray(a, dtype=np.complex128 if "complex" in dtype
                                         else np.float64), 2, axis=(-2, -1))
@@ -99,7 +107,7 @@ def one_case(args: Case) -> dict[str, Any]:
     allowance = 4 * eps * math.sqrt(max(m, n))
     gap = (sigma_1 - sigma) / sigma_1
     miss = conv & (gap > tol_eff + allowance)
-    loose = conv & (gap > 2 * tol)
+    loose = conv & (gap > 2 * tol_eff)
     return {"case": (kind, dtype, method, tol, backend, stacked), "runs": count,
             "converged": int(conv.sum()), "misses": int(miss.sum()), "loose": int(loose.sum()),
             "products": int(its.sum()), "worst": float(np.max(gap / tol_eff, initial=0.0)),
@@ -114,7 +122,7 @@ def plan(total: int, seed: int) -> list[Case]:
     order = rng.permutation(len(grid))
     while runs < total:
         kind, dtype, method, tol, shape, stacked = grid[order[i % len(grid)]]
-        backend = "numpy" if i % 8 == 7 else "cpp"
+        backend = "numpy" if i % 16 == 15 else "cpp"
         cases.append((int(rng.integers(2**62)), kind, dtype, method, tol, shape, stacked,
                       backend))
         runs += STACK if stacked else 1
