@@ -306,8 +306,9 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
     if ((ritz_residual <= opt.tol * s1 && separated) || beta == Real(0)) {
       best = P.leftCols(j) * top;
       certify(op, best, opt, est);
-      if (!est.converged && est.residual <= opt.tol && est.sigma < s1) {
-        // The certified sigma fell below the Ritz value by rounding: the certificate at it.
+      if (est.residual <= opt.tol && est.sigma < s1) {
+        // The certified sigma fell below the Ritz value by rounding: the certificate at it (a
+        // later judge at a tighter tol, Rayleigh's, compares with it).
         const double star = static_cast<double>(est.sigma) * (1 + miss_tol);
         const double log_phi = grown - couplings + detail::log_det_above(Bs, b_scale, star);
         est.excluded = exclude(est.excluded, star, -log_phi, run, n,

@@ -212,7 +212,7 @@ class _Cohorts:
                 final = self._ritz_vector(op, right[sub], xp.take(P, op.put_index(sub), axis=0),
                                           j)
                 done = certify(op.select(sub), members[sub], final, opt, run).done.copy()
-                late = (~done & (run.residual[members[sub]] <= opt.tol)
+                late = ((run.residual[members[sub]] <= opt.tol)
                         & (run.sigma[members[sub]] < s1[sub]))
                 if np.any(late):
                     # The certified sigma fell below the Ritz value by rounding: the
