@@ -38,9 +38,9 @@ def main() -> None:
                 x = np.random.default_rng(1).standard_normal((n, b)).astype(dtype)
                 if b == 1:
                     x1 = x[:, 0].copy()
-                    t = best(lambda: a.T @ (a @ x1), args.repeats)
+                    t = best(lambda a=a, x1=x1: a.T @ (a @ x1), args.repeats)
                 else:
-                    t = best(lambda: a.T @ (a @ x), args.repeats)
+                    t = best(lambda a=a, x=x: a.T @ (a @ x), args.repeats)
                 base = t if base is None else base
                 print(f"{f'{m}x{n} {dtype}':<22}{b:>3}{1e3 * t:>11.2f}{1e3 * t / b:>17.2f}"
                       f"{t / base:>12.2f}")

@@ -179,6 +179,8 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
   // the current one.
   double grown = 0, couplings = 0;
   std::uint64_t restarts_from = 0;  // how many mixed starts were drawn
+  Real last_certified = std::numeric_limits<Real>::infinity();  // the residual of the last one
+  Real last_sigma = 0;                                              // and its sigma
   const double miss_tol = static_cast<double>(opt.miss_tol > 0 ? opt.miss_tol : opt.tol);
 
   // Only the first j columns of the bases are ever read, so they are neither zeroed here nor
@@ -296,12 +298,18 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
     top_valid = true;
     if (ritz_residual <= opt.tol * s1 || beta == Real(0)) {
       const double star = static_cast<double>(s1) * (1 + miss_tol);
-      const double log_phi = grown - couplings + detail::log_det_above(Bs, b_scale, star);
+      // beta = 0: the Krylov space of the start is invariant and holds all of it, sigma_1
+      // included; j = n: the basis spans the whole space. The evidence is complete (rounding
+      // leaves beta above zero, far above it for tiny float32 entries).
+      const bool whole = beta == Real(0) || j >= n;
+      const double log_phi = whole ? std::numeric_limits<double>::infinity()
+                                             : grown - couplings +
+                                                   detail::log_det_above(Bs, b_scale, star);
       est.excluded = exclude(est.excluded, star, -log_phi, run, n,
                              Eigen::NumTraits<Scalar>::IsComplex);
     }
     const bool separated = static_cast<double>(s1) * (1 + miss_tol) *
-                               (1 + 8 * static_cast<double>(std::numeric_limits<Real>::epsilon())) >=
+                               (1 + rounding_of<Real>(m, n)) >=
                            est.excluded;
     if ((ritz_residual <= opt.tol * s1 && separated) || beta == Real(0)) {
       best = P.leftCols(j) * top;
@@ -310,12 +318,27 @@ Estimate<Scalar> lanczos(const Op& op, const Vector<Scalar>& v0, const Options<R
         // The certified sigma fell below the Ritz value by rounding: the certificate at it (a
         // later judge at a tighter tol, Rayleigh's, compares with it).
         const double star = static_cast<double>(est.sigma) * (1 + miss_tol);
-        const double log_phi = grown - couplings + detail::log_det_above(Bs, b_scale, star);
+        const double log_phi = beta == Real(0) || j >= n ? std::numeric_limits<double>::infinity()
+                                               : grown - couplings +
+                                                     detail::log_det_above(Bs, b_scale, star);
         est.excluded = exclude(est.excluded, star, -log_phi, run, n,
                                Eigen::NumTraits<Scalar>::IsComplex);
         judge(est, opt);
       }
       if (est.converged) return est;
+      if (est.residual > opt.tol) {
+        // At the rounding floor the certified residual stops falling: a start again that
+        // neither halved it nor raised sigma will not meet tol either, so the run ends here,
+        // not at its budget.
+        const Real eps = std::numeric_limits<Real>::epsilon();
+        if (!(est.residual < last_certified / 2) && !(est.sigma > last_sigma * (1 + 4 * eps))) {
+          best = est.v;
+          top_valid = false;
+          break;
+        }
+        last_certified = est.residual;
+        last_sigma = std::max(last_sigma, est.sigma);
+      }
       // Rounding made the recurrence optimistic (or an invariant space left sigma_1 unproven):
       // start again from the certified vector, mixed with a random one for a new certificate.
       B.setZero();

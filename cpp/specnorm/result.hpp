@@ -159,13 +159,21 @@ double exclude(double before, double sigma_star, double log_eta, const Options<R
   return before;
 }
 
+/// The relative rounding of one product with an m x n matrix, 8 eps sqrt(max(m, n)) (the floor
+/// of docs/mathematics.md 7.3): the slack between a Ritz value and its certified sigma.
+template <typename Real>
+double rounding_of(Index m, Index n) {
+  return 8 * static_cast<double>(std::numeric_limits<Real>::epsilon()) *
+         std::sqrt(static_cast<double>(std::max<Index>({m, n, 1})));
+}
+
 /// Whether est's pair meets the stopping rule: the certified residual is at most tol and
 /// sigma (1 + tol) reaches the excluded bound, so that sigma_1 - sigma <= tol sigma_1 except
 /// with probability miss_probability. Sets est.converged.
 template <typename Scalar>
 bool judge(Estimate<Scalar>& est, const Options<RealOf<Scalar>>& opt) {
   using Real = RealOf<Scalar>;
-  const double slack = 1 + 8 * static_cast<double>(std::numeric_limits<Real>::epsilon());
+  const double slack = 1 + rounding_of<Real>(est.u.size(), est.v.size());
   est.converged = est.residual <= opt.tol &&
                   static_cast<double>(est.sigma) * (1 + static_cast<double>(opt.tol)) * slack >=
                       est.excluded;

@@ -31,7 +31,7 @@ import numpy as np
 
 from .._rules import DGKS_RATIO, LANCZOS_TINY, RESTART_DIVISOR, START_MIX
 from .operator import Operator
-from .result import LANCZOS, NONE, Options, Run, certify, expired
+from .result import LANCZOS, NONE, Options, Run, certify, expired, rounding
 from .ritz import log_det_above, top_ritz
 
 __all__ = ["finish", "lanczos", "orthogonalize"]
@@ -106,6 +106,9 @@ class _Cohorts:
         self.fresh = np.zeros(members.size, dtype=np.int64)
         self.queue: list[tuple[np.ndarray, Any, bool, np.ndarray]] = []
         self.miss_tol = opt.miss_tol if opt.miss_tol > 0 else opt.tol
+        self.last_certified = np.full(members.size, np.inf)  # lanczos.hpp's stall test
+        self.last_sigma = np.zeros(members.size)
+        self.rebuilds = np.zeros(members.size, dtype=np.int64)
 
     def cycle(self, rows: np.ndarray, start: Any, first_cycle: bool, weight: np.ndarray) -> None:
         """Steps the cohort of ``rows`` (positions in ``self.members``) from the unit ``start``
@@ -201,10 +204,14 @@ class _Cohorts:
             near = ~null & ((ritz <= opt.tol * s1) | (beta == 0))
             if np.any(near):
                 star = s1[near] * (1 + miss_tol)
-                log_phi = (grown[near] - couplings[near]
-                           + log_det_above(values[near], b_scale[near], star))
+                # beta = 0: the start's Krylov space is invariant, sigma_1 included; j = n:
+                # the basis spans the whole space (lanczos.hpp)
+                with np.errstate(invalid="ignore"):
+                    log_phi = np.where((beta[near] == 0) | (j >= op.n), np.inf,
+                                       grown[near] - couplings[near]
+                                       + log_det_above(values[near], b_scale[near], star))
                 run.exclude(members[near], star, -log_phi, opt, weight[near], op.n, op.complex)
-            separated = run.separated(members, s1, miss_tol, op.eps)
+            separated = run.separated(members, s1, miss_tol, rounding(op))
             settle = ~null & (((ritz <= opt.tol * s1) & separated) | (beta == 0))
             leaving = null | settle
             if np.any(settle):
@@ -219,19 +226,34 @@ class _Cohorts:
                     # certificate at it.
                     lr = sub[late]
                     star = run.sigma[members[lr]] * (1 + miss_tol)
-                    log_phi = (grown[lr] - couplings[lr]
-                               + log_det_above(values[lr], b_scale[lr], star))
+                    with np.errstate(invalid="ignore"):
+                        log_phi = np.where((beta[lr] == 0) | (j >= op.n), np.inf,
+                                           grown[lr] - couplings[lr]
+                                           + log_det_above(values[lr], b_scale[lr], star))
                     run.exclude(members[lr], star, -log_phi, opt, weight[lr], op.n, op.complex)
-                    ok = run.separated(members[lr], run.sigma[members[lr]], opt.tol, op.eps)
+                    ok = run.separated(members[lr], run.sigma[members[lr]], opt.tol, rounding(op))
                     run.converged[members[lr[ok]]] = True
                     done[np.flatnonzero(late)[ok]] = True
                 # Rounding made the recurrence optimistic (or an invariant space left sigma_1
                 # unproven): start again from the certified v, mixed with a random vector.
-                again = sub[~done]
+                # At the rounding floor the certified residual stops falling: a start again
+                # that did not halve it ends the matrix's run, not its budget (lanczos.hpp).
+                res_now, sig_now = run.residual[members[sub]], run.sigma[members[sub]]
+                last, last_sig = self.last_certified[rows[sub]], self.last_sigma[rows[sub]]
+                high = res_now > opt.tol
+                stalled = (~done & high & ~(res_now < last / 2)
+                           & ~(sig_now > last_sig * (1 + 4 * op.eps)))
+                self.last_certified[rows[sub[high]]] = res_now[high]
+                self.last_sigma[rows[sub[high]]] = np.maximum(last_sig[high], sig_now[high])
+                redo = ~done & ~stalled
+                again = sub[redo]
                 if again.size:
-                    picked = np.flatnonzero(~done)
+                    picked = np.flatnonzero(redo)
                     kept = xp.take(final, op.put_index(picked), axis=0)
-                    self.queue.append((rows[again], run.mixed_starts(op, members[again], kept),
+                    self.rebuilds[rows[again]] += 1
+                    self.queue.append((rows[again],
+                                       run.mixed_starts(op, members[again], kept,
+                                                        self.rebuilds[rows[again]]),
                                        False, np.full(again.size, (1 + START_MIX) / START_MIX)))
             if np.any(null):
                 self._fresh(op, rows, members, np.flatnonzero(null), best)

@@ -23,7 +23,7 @@ import numpy as np
 from .._rules import MISS_PROBABILITY, start_miss
 from .lanczos import finish
 from .operator import Operator
-from .result import NONE, POWER, Options, Run, certify, expired
+from .result import NONE, POWER, Options, Run, certify, expired, rounding
 
 __all__ = ["POWER_PATIENCE", "power"]
 
@@ -147,7 +147,7 @@ def _steps(op: Operator, members: np.ndarray, v0: Any, opt: Options, run: Run,
                                      + logs_h[near] - 2.0 * (steps[near] - 1) * np.log(star))
                 run.exclude(members[near], star, log_eta[near], opt, weight[near], op.n,
                             op.complex)
-            done = near & run.separated(members, s_h, opt.tol, op.eps)
+            done = near & run.separated(members, s_h, opt.tol, rounding(op))
             if np.any(done):
                 run.converged[members[done]] = True
                 leave(np.flatnonzero(done))

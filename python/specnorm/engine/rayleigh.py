@@ -23,7 +23,7 @@ import numpy as np
 from .._rules import RAYLEIGH_INNER_STEPS, RAYLEIGH_MINRES_RTOL
 from .lanczos import finish, lanczos
 from .operator import Operator
-from .result import Options, Run, certify, expired
+from .result import Options, Run, certify, expired, rounding
 
 __all__ = ["rayleigh", "rayleigh_quotient"]
 
@@ -94,7 +94,7 @@ def rayleigh(op: Operator, members: np.ndarray, v0: Any, opt: Options, run: Run)
     lanczos(op, members, v0, replace(opt, tol=max(opt.tol, min(1e-2, math.sqrt(opt.tol))),
                                      miss_tol=opt.tol), run)
     settled = (run.converged[members] & (run.residual[members] <= opt.tol)
-               & run.separated(members, run.sigma[members], opt.tol, op.eps))
+               & run.separated(members, run.sigma[members], opt.tol, rounding(op)))
     refine = ~settled & (run.sigma[members] > 0)
     run.converged[members[refine]] = False
     if not np.any(refine):

@@ -26,7 +26,7 @@ import numpy as np
 from .._rules import MISS_PROBABILITY, START_MIX, start_miss
 from .operator import Operator
 
-__all__ = ["Certified", "Options", "Run", "certify", "expired"]
+__all__ = ["Certified", "Options", "Run", "certify", "expired", "rounding"]
 
 #: Bound kinds, as the core's BoundKind.
 NONE, POWER, LANCZOS = 0, 1, 2
@@ -48,6 +48,12 @@ class Options:
     start_dim: int = 0
     #: The tolerance of the certificate that sigma_1 was not missed (0: tol).
     miss_tol: float = 0.0
+
+
+def rounding(op: Operator) -> float:
+    """The relative rounding of one product, 8 eps sqrt(max(m, n)) (result.hpp's
+    rounding_of)."""
+    return 8.0 * op.eps * math.sqrt(max(op.m, op.n, 1))
 
 
 def expired(opt: Options) -> bool:
@@ -126,12 +132,15 @@ class Run:
             draw = draw + 1j * source.standard_normal(op.n)
         return draw / np.linalg.norm(draw)
 
-    def mixed_starts(self, op: Operator, members: np.ndarray, v: Any) -> Any:
+    def mixed_starts(self, op: Operator, members: np.ndarray, v: Any,
+                     salt: np.ndarray | None = None) -> Any:
         """The rows of ``v`` (device, unit) mixed with Gaussian vectors of relative weight
-        START_MIX and normalized (result.hpp's mixed_start; other random numbers)."""
+        START_MIX and normalized (result.hpp's mixed_start; other random numbers). ``salt``
+        (per member) makes a later mix of the same member draw anew."""
         draws = np.zeros((members.size, op.n), dtype=op.host_dtype)
         for i, b in enumerate(members):
-            source = np.random.default_rng([int(self.seed[b]), 0x9E3779B9])
+            extra = 0 if salt is None else int(salt[i])
+            source = np.random.default_rng([int(self.seed[b]), 0x9E3779B9, extra])
             g = source.standard_normal(op.n)
             if op.complex:
                 g = g + 1j * source.standard_normal(op.n)
@@ -155,9 +164,10 @@ class Run:
         self.excluded[members[ok]] = np.minimum(self.excluded[members[ok]], star[ok])
 
     def separated(self, members: np.ndarray, sigma: np.ndarray, tol: float,
-                  eps: float) -> np.ndarray:
-        """Whether sigma (1 + tol) reaches the members' excluded bound (to 8 eps)."""
-        return sigma * (1 + tol) * (1 + 8 * eps) >= self.excluded[members]
+                  slack: float) -> np.ndarray:
+        """Whether sigma (1 + tol) reaches the members' excluded bound, to the relative
+        ``slack`` (rounding(op): a Ritz value and its certified sigma differ by that)."""
+        return sigma * (1 + tol) * (1 + slack) >= self.excluded[members]
 
     def ensure_pairs(self, op: Operator, members: np.ndarray, v: Any) -> None:
         """A unit pair for every member without one (every start in a null space, or no budget
@@ -236,7 +246,7 @@ def certify(op: Operator, members: np.ndarray, v_in: Any, opt: Options, run: Run
     res = op.norms(adj_u - op.as_dtype(s)[:, None] * v) / s_safe
     s_h, q_h, res_h = op.real_host(s, quotient, res)
     good = can & (s_h > 0)
-    done = good & both & (res_h <= opt.tol) & run.separated(members, q_h, opt.tol, op.eps)
+    done = good & both & (res_h <= opt.tol) & run.separated(members, q_h, opt.tol, rounding(op))
     u = op.divide(z, s_safe)
     if np.any(good):
         idx = members[good]

@@ -27,7 +27,7 @@ import numpy as np
 
 from .lanczos import lanczos
 from .operator import Operator, StackOperator
-from .result import NONE, Options, Run, certify
+from .result import NONE, Options, Run, certify, rounding
 
 __all__ = ["SQUARINGS", "gram_power"]
 
@@ -148,7 +148,7 @@ def gram_power(op: StackOperator, members: np.ndarray, v0: Any, opt: Options,
         ok = top_value[rows] < (star / hint[rows]) ** 2
         run.excluded[idx] = np.where(ok, star, np.inf)
         run.converged[idx] = ((run.residual[idx] <= opt.tol)
-                              & run.separated(idx, run.sigma[idx], opt.tol, op.eps))
+                              & run.separated(idx, run.sigma[idx], opt.tol, rounding(op)))
 
     certify(op, members, v, opt, run)
     decide(np.arange(count))
