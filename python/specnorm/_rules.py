@@ -216,12 +216,14 @@ def resolve_method(method: str, m: int, n: int, has_gram: bool) -> str:
 
 def safe_range(dtype: Any) -> tuple[float, float]:
     """The spectral norms whose products the dtype computes at full relative accuracy. Below
-    ``tiny / eps`` of the real dtype (about 1e-31 for float32, 1e-292 for float64) the entries
-    are near or in the subnormal range, where products lose accuracy to underflow and 1 / sigma
-    overflows; above a quarter of the largest number (8.5e37 for float32), A v itself may
-    overflow. A bound above or below is computed on a copy scaled by a power of two."""
+    ``sqrt(tiny) / eps`` of the real dtype (about 9e-13 for float32, 7e-139 for float64) the
+    squares of the entries, and the rounding errors of the products, fall near or into the
+    subnormal range: products lose accuracy to underflow (float32 Lanczos at 1e-25 lost the
+    orthogonality that the stopping rule's evidence rests on) and 1 / sigma overflows. Above a
+    quarter of the largest number (8.5e37 for float32), A v itself may overflow. A bound above
+    or below is computed on a copy scaled by a power of two."""
     info = np.finfo(dtype)
-    return float(info.tiny) / float(info.eps), float(info.max) / 4.0
+    return math.sqrt(float(info.tiny)) / float(info.eps), float(info.max) / 4.0
 
 
 def remaining(deadline: float) -> float:
