@@ -164,19 +164,20 @@ def stack_view(a: np.ndarray) -> np.ndarray:
     return np.array(a, order="C", copy=True)  # a copy even when already C-ordered
 
 
-def start_miss(log_eta: Any, weight: float, dim: int, complex_: bool) -> Any:
+def start_miss(log_eta: Any, weight: Any, dim: int, complex_: bool) -> Any:
     """P(|c_1| <= eta) for the component c_1 of the unit start along the top right singular
     vector, at most weight eta sqrt(2 (d - 1) / pi) for real vectors and (d - 1) (weight eta)^2
     for complex ones (d = the start's length; docs/mathematics.md). ``log_eta`` = log(eta),
-    a float or a float64 array; the answer has its shape. result.hpp's start_miss."""
+    and ``weight`` floats or float64 arrays (broadcast); 1 where the weight is not positive.
+    result.hpp's start_miss."""
     log_eta = np.asarray(log_eta, dtype=np.float64)
-    if not weight > 0:
-        return np.ones_like(log_eta)
+    weight = np.asarray(weight, dtype=np.float64)
     d = float(max(dim - 1, 1))
-    log_w = log_eta + math.log(weight)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_w = log_eta + np.log(np.where(weight > 0, weight, 1.0))
         log_p = (math.log(d) + 2 * log_w) if complex_ else (log_w + 0.5 * math.log(2 * d / math.pi))
-        return np.where(log_p < 0, np.exp(np.minimum(log_p, 0.0)), 1.0)
+        miss = np.where(log_p < 0, np.exp(np.minimum(log_p, 0.0)), 1.0)
+    return np.where(weight > 0, miss, 1.0)
 
 
 def tol_floor(dtype: Any, m: int, n: int) -> float:

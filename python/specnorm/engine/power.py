@@ -156,8 +156,7 @@ def _steps(op: Operator, members: np.ndarray, v0: Any, opt: Options, run: Run,
                 # go on while the residual's rate promises the evidence soon (power.hpp)
                 idx = np.flatnonzero(unproven)
                 dim = opt.start_dim if opt.start_dim > 0 else op.n
-                miss = np.array([float(start_miss(log_eta[i], float(weight[i]), dim, op.complex))
-                                 for i in idx])
+                miss = start_miss(log_eta[idx], weight[idx], dim, op.complex)
                 span = np.maximum(steps[idx] - previous_step[idx], 1)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     rate = (res_h[idx] / previous[idx]) ** (1.0 / span)

@@ -154,13 +154,8 @@ class Run:
         makes a missed sigma_1 less likely than MISS_PROBABILITY (result.hpp's exclude)."""
         if not members.size:
             return
-        weights = np.broadcast_to(np.asarray(weight, dtype=np.float64), members.shape)
         size = opt.start_dim if opt.start_dim > 0 else dim
-        ok = np.zeros(members.size, dtype=bool)
-        for w in np.unique(weights):
-            at = weights == w
-            chance = start_miss(np.asarray(log_eta)[at], float(w), size, complex_)
-            ok[at] = chance <= MISS_PROBABILITY
+        ok = start_miss(log_eta, weight, size, complex_) <= MISS_PROBABILITY
         self.excluded[members[ok]] = np.minimum(self.excluded[members[ok]], star[ok])
 
     def separated(self, members: np.ndarray, sigma: np.ndarray, tol: float,
